@@ -1,0 +1,1 @@
+//! DECNET sensor agent: enrollment, decky drivers, reconciler, collector, outbox.

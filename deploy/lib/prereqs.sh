@@ -1,0 +1,42 @@
+# Shared by quickstart.sh and test.sh: install what is missing, skip what is present.
+# Sourced, not executed.
+
+decnet_sudo() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else
+        echo "error: need root (or sudo) to run: $*" >&2; return 1
+    fi
+}
+
+# decnet_apt_install PKG... — installs only the Debian packages that are not installed yet.
+decnet_apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then return 0; fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "error: missing packages ${missing[*]} and no apt-get; install them by hand" >&2
+        return 1
+    fi
+    echo "==> installing ${missing[*]}"
+    decnet_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" \
+        || { decnet_sudo apt-get update && decnet_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"; }
+}
+
+# decnet_rust — makes sure cargo (with rustfmt and clippy) is on PATH.
+decnet_rust() {
+    [ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
+    if ! command -v cargo >/dev/null 2>&1; then
+        echo "==> installing the Rust toolchain with rustup"
+        curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal \
+            --component rustfmt,clippy
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    if command -v rustup >/dev/null 2>&1; then
+        rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+        rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+    fi
+}
+
+# Packages the product needs at build and run time.
+DECNET_BUILD_PACKAGES=(build-essential pkg-config ca-certificates curl libpcap-dev postgresql)

@@ -1,0 +1,1 @@
+//! Benchmark subcommands of `decnet-bench`; each returns one [`crate::report::Report`].

@@ -1,0 +1,1 @@
+//! DECNET master: embedded PostgreSQL, ingest, REST API and dashboard, certificate authority.

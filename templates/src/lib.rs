@@ -1,0 +1,1 @@
+//! DECNET decky process: service emulators, personas and event emission.
