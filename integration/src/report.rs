@@ -147,7 +147,16 @@ mod tests {
         };
         let v: serde_json::Value = serde_json::to_value(&r).unwrap();
         let m = &v["metrics"][0];
-        for key in ["name", "value", "unit", "peer", "peer_value", "ratio", "goal", "met"] {
+        for key in [
+            "name",
+            "value",
+            "unit",
+            "peer",
+            "peer_value",
+            "ratio",
+            "goal",
+            "met",
+        ] {
             assert!(m.get(key).is_some(), "missing {key}");
         }
         assert_eq!(m["met"], false);

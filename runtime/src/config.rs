@@ -84,7 +84,11 @@ pub fn load<T: DeserializeOwned>(
     explicit: Option<&Path>,
     default_path: &Path,
 ) -> Result<T, ConfigError> {
-    load_with_env(explicit, default_path, Env::prefixed(ENV_PREFIX).split("__"))
+    load_with_env(
+        explicit,
+        default_path,
+        Env::prefixed(ENV_PREFIX).split("__"),
+    )
 }
 
 fn load_with_env<T: DeserializeOwned>(
@@ -193,14 +197,19 @@ impl Problems {
     pub fn check_socket_addr(&mut self, key: &str, value: &str) -> Option<SocketAddr> {
         match value.parse::<SocketAddr>() {
             Ok(addr) if addr.port() == 0 => {
-                self.push(key, format!("port must be between 1 and 65535 in {value:?}"));
+                self.push(
+                    key,
+                    format!("port must be between 1 and 65535 in {value:?}"),
+                );
                 None
             }
             Ok(addr) => Some(addr),
             Err(_) => {
                 self.push(
                     key,
-                    format!("{value:?} is not an address of the form IP:PORT (e.g. 127.0.0.1:8080)"),
+                    format!(
+                        "{value:?} is not an address of the form IP:PORT (e.g. 127.0.0.1:8080)"
+                    ),
                 );
                 None
             }
@@ -269,21 +278,35 @@ mod tests {
     #[test]
     fn file_values_load_and_nested_keys_work() {
         let f = toml_file("jwt_secret = \"abc\"\n[api]\nlisten = \"127.0.0.1:9\"\n");
-        let s: Sample = load_with_env(Some(f.path()), Path::new("/nonexistent"), Env::prefixed("DECNET_UNUSED_IN_TESTS_").split("__")).unwrap();
+        let s: Sample = load_with_env(
+            Some(f.path()),
+            Path::new("/nonexistent"),
+            Env::prefixed("DECNET_UNUSED_IN_TESTS_").split("__"),
+        )
+        .unwrap();
         assert_eq!(s.api.listen, "127.0.0.1:9");
         assert_eq!(s.jwt_secret.unwrap().expose(), "abc");
     }
 
     #[test]
     fn missing_explicit_file_is_an_error_naming_it() {
-        let err = load::<Sample>(Some(Path::new("/nonexistent/master.toml")), Path::new("/x")).unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/master.toml"), "{err}");
+        let err = load::<Sample>(Some(Path::new("/nonexistent/master.toml")), Path::new("/x"))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("/nonexistent/master.toml"),
+            "{err}"
+        );
     }
 
     #[test]
     fn type_errors_name_the_key() {
         let f = toml_file("[api]\nport = 70000\n");
-        let err = load_with_env::<Sample>(Some(f.path()), Path::new("/x"), Env::prefixed("DECNET_UNUSED_IN_TESTS_").split("__")).unwrap_err();
+        let err = load_with_env::<Sample>(
+            Some(f.path()),
+            Path::new("/x"),
+            Env::prefixed("DECNET_UNUSED_IN_TESTS_").split("__"),
+        )
+        .unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("api.port:"), "{text}");
     }
@@ -291,7 +314,10 @@ mod tests {
     #[test]
     fn environment_overrides_the_file() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("master.toml", "jwt_secret = \"from-file\"\n[api]\nlisten = \"127.0.0.1:9\"\n")?;
+            jail.create_file(
+                "master.toml",
+                "jwt_secret = \"from-file\"\n[api]\nlisten = \"127.0.0.1:9\"\n",
+            )?;
             jail.set_env("DECNET_API__LISTEN", "10.0.0.1:80");
             jail.set_env("DECNET_JWT_SECRET", "from-env");
             let s: Sample = load(None, Path::new("master.toml")).map_err(|e| e.to_string())?;
@@ -323,13 +349,33 @@ mod tests {
         let mut p = Problems::new();
         p.check_port("mesh.port", 0);
         assert!(p.check_socket_addr("api.listen", "localhost").is_none());
-        assert!(p.check_socket_addr("api.listen2", "127.0.0.1:8080").is_some());
+        assert!(
+            p.check_socket_addr("api.listen2", "127.0.0.1:8080")
+                .is_some()
+        );
         p.check_secret("jwt_secret", &Secret::new("short".into()), 32);
-        p.check_secret("jwt_secret2", &Secret::new("changeme-changeme-changeme-changeme".into()), 32);
+        p.check_secret(
+            "jwt_secret2",
+            &Secret::new("changeme-changeme-changeme-changeme".into()),
+            32,
+        );
         p.check_secret("jwt_secret3", &Secret::new("a".repeat(40)), 32);
-        p.check_secret("ok_secret", &Secret::new("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b".into()), 32);
+        p.check_secret(
+            "ok_secret",
+            &Secret::new("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b".into()),
+            32,
+        );
         let text = p.finish().unwrap_err().to_string();
         let keys: Vec<&str> = text.lines().map(|l| l.split(':').next().unwrap()).collect();
-        assert_eq!(keys, ["mesh.port", "api.listen", "jwt_secret", "jwt_secret2", "jwt_secret3"]);
+        assert_eq!(
+            keys,
+            [
+                "mesh.port",
+                "api.listen",
+                "jwt_secret",
+                "jwt_secret2",
+                "jwt_secret3"
+            ]
+        );
     }
 }

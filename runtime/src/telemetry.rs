@@ -45,7 +45,9 @@ impl TelemetrySettings {
         let format = match nonempty("DECNET_LOG_FORMAT").as_deref() {
             None | Some("human") | Some("text") => LogFormat::Human,
             Some("json") => LogFormat::Json,
-            Some(other) => anyhow::bail!("DECNET_LOG_FORMAT: expected `human` or `json`, got {other:?}"),
+            Some(other) => {
+                anyhow::bail!("DECNET_LOG_FORMAT: expected `human` or `json`, got {other:?}")
+            }
         };
         // Per the OTLP spec the signal-specific variable is a full URL, while the
         // generic one is a base to which the signal path is appended.
@@ -57,7 +59,8 @@ impl TelemetrySettings {
             filter: nonempty("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
             format,
             otlp_traces_endpoint,
-            service_name: nonempty("OTEL_SERVICE_NAME").unwrap_or_else(|| default_service.to_owned()),
+            service_name: nonempty("OTEL_SERVICE_NAME")
+                .unwrap_or_else(|| default_service.to_owned()),
         })
     }
 }
@@ -93,18 +96,25 @@ pub fn init_with(settings: TelemetrySettings) -> anyhow::Result<TelemetryGuard> 
         Some(endpoint) => Some(otlp_provider(endpoint, &settings.service_name)?),
         None => None,
     };
-    let otel_layer = provider.as_ref().map(|p| {
-        tracing_opentelemetry::layer().with_tracer(p.tracer("decnet"))
-    });
+    let otel_layer = provider
+        .as_ref()
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("decnet")));
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     if let Some(p) = &provider {
         opentelemetry::global::set_tracer_provider(p.clone());
     }
     let (human, json) = match settings.format {
-        LogFormat::Human => (Some(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)), None),
+        LogFormat::Human => (
+            Some(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)),
+            None,
+        ),
         LogFormat::Json => (
             None,
-            Some(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr)),
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr),
+            ),
         ),
     };
     tracing_subscriber::registry()
@@ -137,7 +147,11 @@ fn otlp_provider(endpoint: &str, service_name: &str) -> anyhow::Result<SdkTracer
     .context("OTEL_EXPORTER_OTLP_ENDPOINT: cannot build the OTLP exporter")?;
     Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
-        .with_resource(Resource::builder().with_service_name(service_name.to_owned()).build())
+        .with_resource(
+            Resource::builder()
+                .with_service_name(service_name.to_owned())
+                .build(),
+        )
         .build())
 }
 
@@ -147,8 +161,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> anyhow::Result<TelemetrySettings> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         TelemetrySettings::from_lookup("decnet-test", move |k| map.get(k).cloned())
     }
 
@@ -169,7 +185,10 @@ mod tests {
             ("DECNET_LOG_FORMAT", "json"),
         ])
         .unwrap();
-        assert_eq!(s.otlp_traces_endpoint.as_deref(), Some("http://jaeger:4318/v1/traces"));
+        assert_eq!(
+            s.otlp_traces_endpoint.as_deref(),
+            Some("http://jaeger:4318/v1/traces")
+        );
         assert_eq!(s.service_name, "sensor-7");
         assert_eq!(s.format, LogFormat::Json);
         let s = settings(&[
@@ -177,7 +196,10 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://b:4318/custom"),
         ])
         .unwrap();
-        assert_eq!(s.otlp_traces_endpoint.as_deref(), Some("http://b:4318/custom"));
+        assert_eq!(
+            s.otlp_traces_endpoint.as_deref(),
+            Some("http://b:4318/custom")
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::post;
 use decnet_runtime::telemetry::{LogFormat, TelemetrySettings, init_with};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -12,9 +13,15 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use prost::Message as _;
 use tokio::sync::mpsc;
 
-async fn receive(State(tx): State<mpsc::UnboundedSender<ExportTraceServiceRequest>>, body: Bytes) {
-    let request = ExportTraceServiceRequest::decode(body).expect("body is an OTLP trace export");
-    tx.send(request).expect("test is listening");
+async fn receive(
+    State(tx): State<mpsc::UnboundedSender<ExportTraceServiceRequest>>,
+    body: Bytes,
+) -> StatusCode {
+    match ExportTraceServiceRequest::decode(body) {
+        Ok(request) if tx.send(request).is_ok() => StatusCode::OK,
+        Ok(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Err(_) => StatusCode::BAD_REQUEST,
+    }
 }
 
 fn service_name(request: &ExportTraceServiceRequest) -> Option<String> {
@@ -32,7 +39,9 @@ fn service_name(request: &ExportTraceServiceRequest) -> Option<String> {
 async fn span_reaches_the_otlp_receiver_with_the_service_name() {
     decnet_runtime::crypto::install_crypto_provider();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let app = Router::new().route("/v1/traces", post(receive)).with_state(tx);
+    let app = Router::new()
+        .route("/v1/traces", post(receive))
+        .with_state(tx);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -43,7 +52,9 @@ async fn span_reaches_the_otlp_receiver_with_the_service_name() {
         ("OTEL_SERVICE_NAME", "decnet-otlp-test".to_owned()),
     ];
     let settings = TelemetrySettings::from_lookup("decnet-default", |k| {
-        vars.iter().find(|(name, _)| *name == k).map(|(_, v)| v.clone())
+        vars.iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| v.clone())
     })
     .unwrap();
     assert_eq!(settings.format, LogFormat::Human);
@@ -55,7 +66,9 @@ async fn span_reaches_the_otlp_receiver_with_the_service_name() {
         tracing::info!("inside the span");
     }
     // Dropping the guard flushes the batch exporter (on a blocking thread, as a binary's main would).
-    tokio::task::spawn_blocking(move || drop(guard)).await.unwrap();
+    tokio::task::spawn_blocking(move || drop(guard))
+        .await
+        .unwrap();
 
     let request = tokio::time::timeout(Duration::from_secs(10), rx.recv())
         .await
@@ -69,5 +82,8 @@ async fn span_reaches_the_otlp_receiver_with_the_service_name() {
         .flat_map(|ss| &ss.spans)
         .map(|s| s.name.clone())
         .collect();
-    assert!(names.iter().any(|n| n == "ingest_batch"), "spans received: {names:?}");
+    assert!(
+        names.iter().any(|n| n == "ingest_batch"),
+        "spans received: {names:?}"
+    );
 }
