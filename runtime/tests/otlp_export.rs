@@ -17,10 +17,12 @@ async fn receive(
     State(tx): State<mpsc::UnboundedSender<ExportTraceServiceRequest>>,
     body: Bytes,
 ) -> StatusCode {
-    match ExportTraceServiceRequest::decode(body) {
-        Ok(request) if tx.send(request).is_ok() => StatusCode::OK,
-        Ok(_) => StatusCode::SERVICE_UNAVAILABLE,
-        Err(_) => StatusCode::BAD_REQUEST,
+    let Ok(request) = ExportTraceServiceRequest::decode(body) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    match tx.send(request) {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
