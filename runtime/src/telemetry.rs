@@ -2,6 +2,8 @@
 //! JSON lines on stderr, plus OpenTelemetry OTLP export (HTTP/protobuf) when the
 //! standard `OTEL_EXPORTER_OTLP_ENDPOINT` variable is set.
 
+use std::io::IsTerminal as _;
+
 use anyhow::Context as _;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig as _};
@@ -105,7 +107,11 @@ pub fn init_with(settings: TelemetrySettings) -> anyhow::Result<TelemetryGuard> 
     }
     let (human, json) = match settings.format {
         LogFormat::Human => (
-            Some(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)),
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_writer(std::io::stderr),
+            ),
             None,
         ),
         LogFormat::Json => (
