@@ -10,6 +10,10 @@ cd "$(dirname "$0")/.."
 decnet_apt_install "${DECNET_BUILD_PACKAGES[@]}"
 decnet_rust
 
+echo "==> building the web dashboard"
+decnet_node
+(cd web && npm ci --no-audit --no-fund && npm run build)
+
 echo "==> building release binaries"
 cargo build --release --locked --bin decnet-master --bin decnet-agent --bin decnet-decky
 

@@ -25,10 +25,15 @@ cargo nextest run --workspace --locked --no-fail-fast
 # nextest does not run doctests.
 cargo test --workspace --locked --doc
 
-if [ -f web/package.json ]; then
-    echo "==> web tests"
-    decnet_apt_install nodejs npm
-    (cd web && npm ci && npm test)
-fi
+echo "==> web unit tests (type checks, eslint, vitest)"
+decnet_node
+(cd web && npm ci --no-audit --no-fund && npm test && npm run build)
+
+echo "==> dashboard end-to-end tests (Debian Chromium, real decnet-master up)"
+decnet_apt_install chromium
+# Debug builds of decnet-master read web/dist at run time, so the binary the
+# Rust tests just built serves the dashboard that was built above.
+cargo build --locked --bin decnet-master
+(cd web && DECNET_MASTER_BIN="${CARGO_TARGET_DIR:-$PWD/../target}/debug/decnet-master" npm run e2e)
 
 echo "==> all checks passed"

@@ -40,3 +40,14 @@ decnet_rust() {
 
 # Packages the product needs at build and run time.
 DECNET_BUILD_PACKAGES=(build-essential pkg-config ca-certificates curl libpcap-dev postgresql)
+
+# decnet_node — Node.js >= 20.19 with npm, needed to build and test web/.
+# Debian's own `npm` package conflicts with NodeSource's nodejs, so npm is only
+# installed from Debian when it is missing altogether.
+decnet_node() {
+    command -v npm >/dev/null 2>&1 || decnet_apt_install nodejs npm
+    node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=19)?0:1)' || {
+        echo "error: Node.js >= 20.19 is needed to build web/ (found $(node --version)); install it from NodeSource" >&2
+        return 1
+    }
+}
