@@ -1,7 +1,6 @@
 //! Running the master against a database: connect, migrate, bootstrap, serve until shutdown.
 
-use std::sync::Arc;
-
+use decnet_mesh::bus::{Broker, BrokerConfig, Bus, BusServer, ServerConfig};
 use decnet_runtime::config::Secret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -24,7 +23,7 @@ pub async fn run(
         store = Store::connect(pg, &config.database) => store?,
         () = shutdown.cancelled() => return Ok(()),
     };
-    let result = serve(listener, &store, jwt_secret, shutdown).await;
+    let result = serve(listener, &store, config, jwt_secret, shutdown).await;
     store.close();
     tracing::info!("database pool closed");
     result
@@ -33,6 +32,7 @@ pub async fn run(
 async fn serve(
     listener: TcpListener,
     store: &Store,
+    config: &MasterConfig,
     jwt_secret: Secret,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -41,13 +41,37 @@ async fn serve(
         bootstrap::announce(&one_time);
     }
     let addr = listener.local_addr()?;
-    let state = AppState {
-        store: store.clone(),
-        jwt_secret: Arc::new(jwt_secret),
-    };
+    let (bus, _bus_server) = master_bus(config).await;
+    let state = AppState::builder(store.clone(), &jwt_secret, &config.api)
+        .bus(bus)
+        .shutdown(shutdown.clone())
+        .build();
     tracing::info!(%addr, "API listening");
     println!("DECNET master listening on http://{addr}");
     http::serve(listener, api::router(state), shutdown).await?;
     tracing::info!("HTTP server stopped");
     Ok(())
+}
+
+/// The master's bus: in-process, served on `bus.socket` when one is configured (so local
+/// workers can join it), the no-op bus when `bus.enabled = false`.
+async fn master_bus(config: &MasterConfig) -> (Bus, Option<BusServer>) {
+    if !config.bus.enabled {
+        tracing::info!("bus disabled: live streams poll the database");
+        return (Bus::disabled("api"), None);
+    }
+    let broker = Broker::new(BrokerConfig {
+        queue_capacity: config.bus.queue_capacity,
+    });
+    let server = match &config.bus.socket {
+        Some(path) => match BusServer::bind(broker.clone(), ServerConfig::new(path)).await {
+            Ok(server) => Some(server),
+            Err(error) => {
+                tracing::warn!(%error, path = %path.display(), "bus socket not served; in-process bus only");
+                None
+            }
+        },
+        None => None,
+    };
+    (Bus::local(&broker, "api"), server)
 }

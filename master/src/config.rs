@@ -27,6 +27,8 @@ pub struct MasterConfig {
     pub database: DatabaseConfig,
     /// The embedded cluster of `up`.
     pub embedded: EmbeddedConfig,
+    /// The master's host bus (`bus.socket` serves it to local workers).
+    pub bus: decnet_mesh::BusConfig,
 }
 
 /// HTTP API settings.
@@ -35,14 +37,54 @@ pub struct MasterConfig {
 pub struct ApiConfig {
     /// `IP:PORT` the API and dashboard listen on.
     pub listen: String,
+    /// Origins (`scheme://host[:port]`) allowed by CORS; empty sends no CORS headers at all.
+    pub cors_allowed_origins: Vec<String>,
+    /// Lifetime of an access token.
+    #[serde(with = "duration_text")]
+    pub token_ttl: Duration,
+    /// Concurrent live streams one user may hold open.
+    pub sse_max_per_user: usize,
+    /// How long a request may take before it is answered 503 (streams: until their headers).
+    #[serde(with = "duration_text")]
+    pub request_timeout: Duration,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// When set, session recordings are only read from below this directory.
+    pub recordings_dir: Option<PathBuf>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
+            cors_allowed_origins: Vec::new(),
+            token_ttl: Duration::from_secs(4 * 3600),
+            sse_max_per_user: 5,
+            request_timeout: Duration::from_secs(30),
+            max_body_bytes: 1024 * 1024,
+            recordings_dir: None,
         }
     }
+}
+
+/// Longest accepted `api.token_ttl`: revocation lists are kept until tokens expire.
+pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Checks one CORS origin: an exact `http(s)://host[:port]`, no wildcard, path or trailing slash.
+fn origin_problem(origin: &str) -> Option<&'static str> {
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return Some("must start with http:// or https://");
+    };
+    if origin.contains('*') {
+        return Some("must not contain a wildcard");
+    }
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        return Some("must be scheme://host[:port] with no path, query or user");
+    }
+    None
 }
 
 /// Connection pool and start-up retry settings.
@@ -165,6 +207,32 @@ impl MasterConfig {
             }
             None => None,
         };
+
+        let api = &self.api;
+        for origin in &api.cors_allowed_origins {
+            if let Some(reason) = origin_problem(origin) {
+                problems.push("api.cors_allowed_origins", format!("{origin:?} {reason}"));
+            }
+        }
+        if api.token_ttl < Duration::from_secs(60) || api.token_ttl > MAX_TOKEN_TTL {
+            problems.push("api.token_ttl", "must be between 1m and 7days");
+        }
+        if api.sse_max_per_user == 0 {
+            problems.push("api.sse_max_per_user", "must be at least 1");
+        }
+        if api.request_timeout.is_zero() {
+            problems.push("api.request_timeout", "must be greater than zero");
+        }
+        if api.max_body_bytes < 1024 {
+            problems.push("api.max_body_bytes", "must be at least 1024");
+        }
+        if api
+            .recordings_dir
+            .as_ref()
+            .is_some_and(|d| !d.is_absolute())
+        {
+            problems.push("api.recordings_dir", "must be an absolute path");
+        }
 
         let db = &self.database;
         if db.pool_size == 0 {
@@ -292,6 +360,48 @@ mod tests {
             );
         }
         assert!(!text.contains("hunter2"), "{text}");
+    }
+
+    #[test]
+    fn cors_origins_must_be_exact() {
+        let mut c = MasterConfig::default();
+        c.api.cors_allowed_origins = vec![
+            "https://dash.example.org".into(),
+            "http://127.0.0.1:5173".into(),
+        ];
+        assert!(c.clone().validate(Mode::Up).is_ok());
+        for bad in [
+            "*",
+            "https://*.example.org",
+            "dash.example.org",
+            "https://x/",
+            "null",
+        ] {
+            c.api.cors_allowed_origins = vec![bad.into()];
+            let text = c.clone().validate(Mode::Up).unwrap_err().to_string();
+            assert!(
+                text.starts_with("api.cors_allowed_origins: "),
+                "{bad}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn api_limits_are_checked() {
+        let mut c = MasterConfig::default();
+        c.api.token_ttl = Duration::from_secs(1);
+        c.api.sse_max_per_user = 0;
+        c.api.request_timeout = Duration::ZERO;
+        c.api.max_body_bytes = 10;
+        let text = c.validate(Mode::Up).unwrap_err().to_string();
+        for key in [
+            "api.token_ttl",
+            "api.sse_max_per_user",
+            "api.request_timeout",
+            "api.max_body_bytes",
+        ] {
+            assert!(text.contains(&format!("{key}: ")), "{key} in {text}");
+        }
     }
 
     #[test]

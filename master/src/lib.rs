@@ -9,10 +9,14 @@ pub mod cli;
 pub mod config;
 pub mod embedded;
 pub mod http;
+pub mod ingest;
 pub mod migrate;
+pub mod search;
 pub mod serve;
+pub mod sse;
 pub mod store;
 pub mod up;
+pub mod web_assets;
 
 use tokio_util::sync::CancellationToken;
 

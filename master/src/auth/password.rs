@@ -9,6 +9,29 @@ use rand::rngs::OsRng;
 /// Length of generated one-time passwords (alphanumeric: about 143 bits).
 pub const GENERATED_LEN: usize = 24;
 
+/// Shortest accepted new password.
+pub const MIN_LEN: usize = 12;
+/// Longest accepted password in bytes (hashing cost grows with length).
+pub const MAX_LEN: usize = 1024;
+
+/// Why a new password is refused, if it is.
+pub fn policy_problem(password: &str) -> Option<String> {
+    if password.chars().count() < MIN_LEN {
+        return Some(format!("must be at least {MIN_LEN} characters"));
+    }
+    if password.len() > MAX_LEN {
+        return Some(format!("must be at most {MAX_LEN} bytes"));
+    }
+    None
+}
+
+/// A valid hash of a random password, verified against when a login names no user,
+/// so that unknown and known names take the same time.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash(&generate()).unwrap_or_default())
+}
+
 /// Hashing failed (only on invalid parameters, never for a wrong password).
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed: {0}")]
@@ -56,6 +79,15 @@ mod tests {
         assert_eq!(a.len(), GENERATED_LEN);
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn policy() {
+        assert!(policy_problem("short").is_some());
+        assert!(policy_problem("twelve chars").is_none());
+        assert!(policy_problem(&"x".repeat(MAX_LEN + 1)).is_some());
+        assert!(dummy_hash().starts_with("$argon2id$"));
+        assert!(!verify("", dummy_hash()));
     }
 
     #[test]

@@ -3,8 +3,17 @@
 //! Each domain gets its own repository module (`users`, and later events, attackers, …)
 //! exposed through an accessor on [`Store`].
 
+pub mod artifacts;
+pub mod attackers;
+mod cache;
 mod connect;
+pub mod credentials;
+pub mod deckies;
+pub mod events;
+pub mod hosts;
 mod migrations;
+pub mod sessions;
+pub mod stats;
 pub mod users;
 
 use std::time::Duration;
@@ -62,6 +71,7 @@ impl From<deadpool_postgres::PoolError> for StoreError {
 pub struct Store {
     pool: Pool,
     pg: tokio_postgres::Config,
+    cache: std::sync::Arc<cache::ReadCache>,
 }
 
 impl std::fmt::Debug for Store {
@@ -112,7 +122,11 @@ impl Store {
             .recycle_timeout(Some(Duration::from_secs(2)))
             .build()
             .map_err(|e| StoreError::Pool(e.to_string()))?;
-        Ok(Self { pool, pg })
+        Ok(Self {
+            pool,
+            pg,
+            cache: std::sync::Arc::default(),
+        })
     }
 
     /// Checks that a connection can be obtained and answers.
@@ -130,6 +144,16 @@ impl Store {
     /// The users repository.
     pub fn users(&self) -> Users<'_> {
         Users::new(&self.pool)
+    }
+
+    /// Marks cached reads stale after a write outside this module (the ingest calls it).
+    pub fn invalidate(&self) {
+        self.cache.invalidate();
+    }
+
+    /// The read cache.
+    pub(crate) fn cache(&self) -> &cache::ReadCache {
+        &self.cache
     }
 
     /// The underlying pool, for repositories of other modules.

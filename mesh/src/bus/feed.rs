@@ -1,0 +1,274 @@
+//! What subscribers read from: a [`Feed`] (one queue, any number of patterns,
+//! used by socket connections and federation links) and a [`Subscription`]
+//! (one pattern, the handle workers get).
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures::Stream;
+
+use super::broker::Broker;
+use super::sink::Sink;
+use crate::envelope::Envelope;
+use crate::topic::Pattern;
+
+/// One subscriber queue fed by any number of patterns; an event matching
+/// several of them is queued once. Dropping it unsubscribes every pattern.
+pub struct Feed {
+    broker: Broker,
+    sink: Arc<Sink>,
+    subs: HashMap<Pattern, u64>,
+    batch: VecDeque<Arc<Envelope>>,
+    /// When the queue was first found empty since the last event.
+    idle: Option<Instant>,
+}
+
+/// How long an empty feed keeps yielding to the scheduler before parking.
+/// Parking means the next publisher must wake this task across threads (a
+/// futex call on each side); a consumer that keeps up with a busy publisher
+/// would otherwise park after almost every event. Other tasks run in between
+/// the yields, so this only costs an otherwise idle worker thread.
+const SPIN: Duration = Duration::from_micros(50);
+
+/// Refills `out` from `sink`, yielding for up to [`SPIN`] before parking.
+fn poll_refill(
+    sink: &Sink,
+    idle: &mut Option<Instant>,
+    cx: &mut Context<'_>,
+    out: &mut VecDeque<Arc<Envelope>>,
+) -> Poll<bool> {
+    if sink.try_batch(out) {
+        *idle = None;
+        return Poll::Ready(true);
+    }
+    let since = *idle.get_or_insert_with(Instant::now);
+    if since.elapsed() < SPIN {
+        cx.waker().wake_by_ref();
+        return Poll::Pending;
+    }
+    let r = sink.poll_batch(cx, out);
+    if r.is_ready() {
+        *idle = None;
+    }
+    r
+}
+
+impl Feed {
+    pub(crate) fn new(broker: Broker, sink: Arc<Sink>) -> Feed {
+        Feed {
+            broker,
+            sink,
+            subs: HashMap::new(),
+            batch: VecDeque::new(),
+            idle: None,
+        }
+    }
+
+    /// Starts delivering events matching `pattern`; false if it already was.
+    pub fn add(&mut self, pattern: &Pattern) -> bool {
+        if self.subs.contains_key(pattern) {
+            return false;
+        }
+        let sub = self.broker.attach(&self.sink, pattern);
+        self.subs.insert(pattern.clone(), sub);
+        true
+    }
+
+    /// Stops delivering events matching `pattern`; false if it was not subscribed.
+    pub fn remove(&mut self, pattern: &Pattern) -> bool {
+        match self.subs.remove(pattern) {
+            Some(sub) => {
+                self.broker.detach(&self.sink, pattern, sub);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The patterns currently subscribed.
+    pub fn patterns(&self) -> impl Iterator<Item = &Pattern> {
+        self.subs.keys()
+    }
+
+    /// Events dropped because this feed's queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.sink.dropped()
+    }
+
+    /// Capacity of the queue.
+    pub fn capacity(&self) -> usize {
+        self.sink.capacity()
+    }
+
+    /// Moves every available event into `out` (which must be empty).
+    /// `Ready(false)` once the feed has been closed and drained.
+    pub fn poll_batch(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut VecDeque<Arc<Envelope>>,
+    ) -> Poll<bool> {
+        if !self.batch.is_empty() {
+            std::mem::swap(&mut self.batch, out);
+            return Poll::Ready(true);
+        }
+        poll_refill(&self.sink, &mut self.idle, cx, out)
+    }
+
+    /// Waits for the next batch of events; false once the feed is closed.
+    pub async fn next_batch(&mut self, out: &mut VecDeque<Arc<Envelope>>) -> bool {
+        futures::future::poll_fn(|cx| self.poll_batch(cx, out)).await
+    }
+
+    /// Moves every queued event into `out` (which must be empty) without
+    /// waiting; false if there was none.
+    pub fn try_batch(&mut self, out: &mut VecDeque<Arc<Envelope>>) -> bool {
+        if !self.batch.is_empty() {
+            std::mem::swap(&mut self.batch, out);
+            return true;
+        }
+        self.sink.try_batch(out)
+    }
+
+    /// The next event if one is queued, without waiting.
+    pub fn try_recv(&mut self) -> Option<Arc<Envelope>> {
+        if self.batch.is_empty() {
+            self.sink.try_batch(&mut self.batch);
+        }
+        self.batch.pop_front()
+    }
+
+    /// Ends the stream for the consumer; queued events are still delivered.
+    pub fn close(&self) {
+        self.sink.close();
+    }
+}
+
+impl Stream for Feed {
+    type Item = Arc<Envelope>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if let Some(e) = this.batch.pop_front() {
+            return Poll::Ready(Some(e));
+        }
+        match poll_refill(&this.sink, &mut this.idle, cx, &mut this.batch) {
+            Poll::Ready(true) => Poll::Ready(this.batch.pop_front()),
+            Poll::Ready(false) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        for (pattern, sub) in self.subs.drain() {
+            self.broker.detach(&self.sink, &pattern, sub);
+        }
+        self.sink.close();
+        self.broker.forget(&self.sink);
+    }
+}
+
+impl fmt::Debug for Feed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Feed")
+            .field("owner", &self.sink.owner_name)
+            .field("patterns", &self.subs.keys().collect::<Vec<_>>())
+            .field("dropped", &self.dropped())
+            .finish()
+    }
+}
+
+/// Runs when a subscription is dropped (e.g. a socket client's `UNSUB`).
+pub(crate) type OnDrop = Box<dyn FnOnce() + Send + Sync>;
+
+/// A stream of the events matching one pattern. Dropping it unsubscribes.
+///
+/// The stream ends only if its bus goes away for good; a disabled bus gives a
+/// subscription that stays pending until dropped.
+pub struct Subscription {
+    pattern: Pattern,
+    feed: Option<Feed>,
+    on_drop: Option<OnDrop>,
+}
+
+impl Subscription {
+    pub(crate) fn new(pattern: Pattern, feed: Feed, on_drop: Option<OnDrop>) -> Subscription {
+        Subscription {
+            pattern,
+            feed: Some(feed),
+            on_drop,
+        }
+    }
+
+    /// A subscription that never yields anything (the no-op bus).
+    pub fn pending(pattern: Pattern) -> Subscription {
+        Subscription {
+            pattern,
+            feed: None,
+            on_drop: None,
+        }
+    }
+
+    /// The pattern subscribed to.
+    pub fn pattern(&self) -> &Pattern {
+        &self.pattern
+    }
+
+    /// Events dropped because this subscriber fell more than its queue behind.
+    pub fn dropped(&self) -> u64 {
+        self.feed.as_ref().map_or(0, Feed::dropped)
+    }
+
+    /// The next event if one is already queued, without waiting.
+    pub fn try_next(&mut self) -> Option<Arc<Envelope>> {
+        self.feed.as_mut().and_then(Feed::try_recv)
+    }
+
+    /// Moves every available event into `out` (which must be empty);
+    /// `Ready(false)` once the subscription has ended.
+    pub fn poll_batch(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut VecDeque<Arc<Envelope>>,
+    ) -> Poll<bool> {
+        match self.feed.as_mut() {
+            Some(feed) => feed.poll_batch(cx, out),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl Stream for Subscription {
+    type Item = Arc<Envelope>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.get_mut().feed.as_mut() {
+            Some(feed) => Pin::new(feed).poll_next(cx),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        drop(self.feed.take());
+        if let Some(f) = self.on_drop.take() {
+            f();
+        }
+    }
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("pattern", &self.pattern)
+            .field("dropped", &self.dropped())
+            .field("live", &self.feed.is_some())
+            .finish()
+    }
+}
