@@ -51,8 +51,7 @@ const NOT_BUILT: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=
 pub async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path();
     if is_api_path(path) {
-        return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
-            .into_response();
+        return ApiError::not_found_endpoint().into_response();
     }
     if method != Method::GET && method != Method::HEAD {
         let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");

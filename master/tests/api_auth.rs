@@ -340,7 +340,7 @@ async fn responses_carry_security_headers_and_validate_input() {
         h["content-security-policy"]
             .to_str()
             .unwrap()
-            .contains("default-src 'self'")
+            .contains("default-src 'none'")
     );
     assert!(
         !h.contains_key("access-control-allow-origin"),

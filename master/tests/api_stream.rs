@@ -306,9 +306,10 @@ async fn attacker_streams_carry_only_that_attacker() {
         .map(|f| f.id.as_deref().unwrap())
         .collect();
     assert_eq!(events, [mine_id.as_str()], "{frames:?}");
+    let captured = decnet_mesh::topic::credential::captured();
     let notices: Vec<_> = frames
         .iter()
-        .filter(|f| f.event.as_deref() == Some("credential.captured"))
+        .filter(|f| f.event.as_deref() == Some(captured.as_str()))
         .collect();
     assert_eq!(notices.len(), 1, "{frames:?}");
     assert_eq!(notices[0].json()["payload"]["principal"], "admin");

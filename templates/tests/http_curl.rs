@@ -13,12 +13,16 @@ use sha2::Digest as _;
 const UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
 fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-    v.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
+    v.iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
 }
 
 fn curl(args: &[&str]) -> (std::process::ExitStatus, String, String) {
     let (status, out, err) = run_client(
-        Command::new("curl").args(["-sS", "--max-time", "10", "-A", UA]).args(args),
+        Command::new("curl")
+            .args(["-sS", "--max-time", "10", "-A", UA])
+            .args(args),
         None,
     );
     println!("curl {args:?}\nstdout:\n{out}\nstderr:\n{err}");
@@ -28,7 +32,8 @@ fn curl(args: &[&str]) -> (std::process::ExitStatus, String, String) {
 /// The events of the only connection of `service`, once it has disconnected.
 fn one_connection(decky: &Decky, service: &str) -> Vec<Event> {
     let events = decky.wait_for("a disconnect", |e| {
-        e.iter().any(|e| e.event_type == "disconnect" && e.service == service)
+        e.iter()
+            .any(|e| e.event_type == "disconnect" && e.service == service)
     });
     let sid = events
         .iter()
@@ -37,7 +42,10 @@ fn one_connection(decky: &Decky, service: &str) -> Vec<Event> {
         .unwrap();
     let conn: Vec<Event> = session_of(&events, &sid).into_iter().cloned().collect();
     assert_eq!(
-        events.iter().filter(|e| e.event_type == "connect" && e.service == service).count(),
+        events
+            .iter()
+            .filter(|e| e.event_type == "connect" && e.service == service)
+            .count(),
         1,
         "one connection expected: {events:#?}"
     );
@@ -54,27 +62,49 @@ fn refs(v: &[Event]) -> Vec<&Event> {
 
 #[test]
 fn curl_keep_alive_default_page_then_404() {
-    let decky = Decky::start("web-k1", "", "[services.http]\nserver_header = \"nginx/1.22.1\"");
+    let decky = Decky::start(
+        "web-k1",
+        "",
+        "[services.http]\nserver_header = \"nginx/1.22.1\"",
+    );
     let ip = decky.ip.to_string();
-    let (status, out, _) = curl(&["-i", &format!("http://{ip}/"), &format!("http://{ip}/admin/config.php")]);
+    let (status, out, _) = curl(&[
+        "-i",
+        &format!("http://{ip}/"),
+        &format!("http://{ip}/admin/config.php"),
+    ]);
     assert!(status.success());
-    assert!(out.starts_with("HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: "), "{out}");
+    assert!(
+        out.starts_with("HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: "),
+        "{out}"
+    );
     assert!(out.contains("<title>Welcome to nginx!</title>"));
     assert!(out.contains("HTTP/1.1 404 Not Found\r\nServer: nginx/1.22.1\r\n"));
     assert!(out.contains("<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n"));
     let conn = one_connection(&decky, "http");
     assert_eq!(
         shape(&refs(&conn), "status"),
-        pairs(&[("connect", ""), ("request", "200"), ("request", "404"), ("disconnect", "")])
+        pairs(&[
+            ("connect", ""),
+            ("request", "200"),
+            ("request", "404"),
+            ("disconnect", "")
+        ])
     );
     let first = &conn[1].fields;
     assert_eq!(first["method"], "GET");
     assert_eq!(first["path"], "/");
     assert_eq!(first["version"], "HTTP/1.1");
     assert_eq!(first["user_agent"], UA);
-    assert_eq!(first["headers"], format!("Host: {ip}\nUser-Agent: {UA}\nAccept: */*"));
+    assert_eq!(
+        first["headers"],
+        format!("Host: {ip}\nUser-Agent: {UA}\nAccept: */*")
+    );
     assert_eq!(first["body_len"], "0");
-    assert_eq!(first["bytes_sent"], out.split("HTTP/1.1 404").next().unwrap().len().to_string());
+    assert_eq!(
+        first["bytes_sent"],
+        out.split("HTTP/1.1 404").next().unwrap().len().to_string()
+    );
     assert_eq!(conn[2].fields["path"], "/admin/config.php");
     assert_eq!(conn[3].fields["reason"], "client_closed");
 }
@@ -87,7 +117,8 @@ fn wordpress_login_post_is_captured() {
         "[services.http]\nserver_header = \"nginx/1.22.1\"\nfake_app = \"wordpress\"",
     );
     let ip = decky.ip.to_string();
-    let body = "log=admin&pwd=Winter2024%21&wp-submit=Log+In&redirect_to=%2Fwp-admin%2F&testcookie=1";
+    let body =
+        "log=admin&pwd=Winter2024%21&wp-submit=Log+In&redirect_to=%2Fwp-admin%2F&testcookie=1";
     let (status, out, _) = curl(&["-i", "-d", body, &format!("http://{ip}/wp-login.php")]);
     assert!(status.success());
     assert!(out.contains("Transfer-Encoding: chunked\r\n"));
@@ -96,13 +127,21 @@ fn wordpress_login_post_is_captured() {
     let conn = one_connection(&decky, "http");
     assert_eq!(
         shape(&refs(&conn), "path"),
-        pairs(&[("connect", ""), ("request", "/wp-login.php"), ("auth", "/wp-login.php"), ("disconnect", "")])
+        pairs(&[
+            ("connect", ""),
+            ("request", "/wp-login.php"),
+            ("auth", "/wp-login.php"),
+            ("disconnect", "")
+        ])
     );
     let req = &conn[1].fields;
     assert_eq!(req["method"], "POST");
     assert_eq!(req["status"], "200");
     assert_eq!(req["body_len"], body.len().to_string());
-    assert_eq!(req["body_sha256"], hex::encode(sha2::Sha256::digest(body.as_bytes())));
+    assert_eq!(
+        req["body_sha256"],
+        hex::encode(sha2::Sha256::digest(body.as_bytes()))
+    );
     assert_eq!(req["body"], body);
     assert_eq!(req["app"], "wordpress");
     let auth = &conn[2].fields;
@@ -137,7 +176,9 @@ fn phpmyadmin_login_post_is_captured_by_apache() {
     assert!(status.success());
     assert!(out.starts_with("HTTP/1.1 200 OK\r\nDate: "));
     assert!(out.contains("\r\nServer: Apache/2.4.62 (Debian)\r\n"));
-    assert!(out.contains("Access denied for user &#039;root&#039;@&#039;localhost&#039; (using password: YES)"));
+    assert!(out.contains(
+        "Access denied for user &#039;root&#039;@&#039;localhost&#039; (using password: YES)"
+    ));
     let events = decky.wait_for("two disconnects", |e| {
         e.iter().filter(|e| e.event_type == "disconnect").count() == 2
     });
@@ -149,7 +190,12 @@ fn phpmyadmin_login_post_is_captured_by_apache() {
     let sid = auths[0].session_id.clone().unwrap();
     assert_eq!(
         shape(&session_of(&events, &sid), "status"),
-        pairs(&[("connect", ""), ("request", "200"), ("auth", ""), ("disconnect", "")])
+        pairs(&[
+            ("connect", ""),
+            ("request", "200"),
+            ("auth", ""),
+            ("disconnect", "")
+        ])
     );
 }
 
@@ -161,14 +207,30 @@ fn basic_auth_on_the_router_page_is_captured() {
         "[services.http]\nserver_header = \"nginx\"\nfake_app = \"router\"",
     );
     let ip = decky.ip.to_string();
-    let (status, out, _) = curl(&["-i", "-u", "admin:admin123", "-d", "username=admin&password=1234", &format!("http://{ip}/login.cgi")]);
+    let (status, out, _) = curl(&[
+        "-i",
+        "-u",
+        "admin:admin123",
+        "-d",
+        "username=admin&password=1234",
+        &format!("http://{ip}/login.cgi"),
+    ]);
     assert!(status.success());
-    assert!(out.starts_with("HTTP/1.1 200 OK\r\nServer: nginx\r\n"), "{out}");
+    assert!(
+        out.starts_with("HTTP/1.1 200 OK\r\nServer: nginx\r\n"),
+        "{out}"
+    );
     assert!(out.contains("Invalid username or password."));
     let conn = one_connection(&decky, "http");
     assert_eq!(
         shape(&refs(&conn), "auth_scheme"),
-        pairs(&[("connect", ""), ("request", ""), ("auth", "basic"), ("auth", "form"), ("disconnect", "")])
+        pairs(&[
+            ("connect", ""),
+            ("request", ""),
+            ("auth", "basic"),
+            ("auth", "form"),
+            ("disconnect", "")
+        ])
     );
     assert_eq!(conn[2].fields["secret_printable"], "admin123");
     assert_eq!(conn[3].fields["secret_printable"], "1234");
@@ -191,14 +253,25 @@ fn https_presents_the_seeded_certificate() {
     ]);
     assert!(status.success());
     assert!(out.contains("<title>Apache2 Debian Default Page: It works</title>"));
-    assert!(err.contains("*  subject: CN=intranet.corp.example.com"), "{err}");
+    assert!(
+        err.contains("*  subject: CN=intranet.corp.example.com"),
+        "{err}"
+    );
     let issuer = err.lines().find(|l| l.contains("*  issuer: ")).unwrap();
-    assert!(issuer.contains("CN=intranet.corp.example.com") || issuer.contains("CN=CORP-"), "{issuer}");
+    assert!(
+        issuer.contains("CN=intranet.corp.example.com") || issuer.contains("CN=CORP-"),
+        "{issuer}"
+    );
     assert!(!err.to_lowercase().contains("decnet") && !err.to_lowercase().contains("honeypot"));
     let conn = one_connection(&decky, "https");
     assert_eq!(
         shape(&refs(&conn), "sni"),
-        pairs(&[("connect", ""), ("tls_handshake", "intranet.corp.example.com"), ("request", ""), ("disconnect", "")])
+        pairs(&[
+            ("connect", ""),
+            ("tls_handshake", "intranet.corp.example.com"),
+            ("request", ""),
+            ("disconnect", "")
+        ])
     );
     assert_eq!(conn[2].fields["http_host"], "intranet.corp.example.com");
     assert_eq!(conn[2].fields["status"], "200");
@@ -221,11 +294,22 @@ fn nmap_names_nginx_and_apache_over_tls() {
     );
     println!("nmap output:\n{out}\n{err}");
     assert!(status.success(), "nmap failed: {err}");
-    let line = |p: &str| out.lines().find(|l| l.starts_with(p)).expect("port line").to_owned();
+    let line = |p: &str| {
+        out.lines()
+            .find(|l| l.starts_with(p))
+            .expect("port line")
+            .to_owned()
+    };
     let http = line("80/tcp");
-    assert!(http.contains("open") && http.contains("http") && http.contains("nginx 1.22.1"), "{http}");
+    assert!(
+        http.contains("open") && http.contains("http") && http.contains("nginx 1.22.1"),
+        "{http}"
+    );
     let https = line("443/tcp");
-    assert!(https.contains("ssl/http") && https.contains("Apache httpd 2.4.62 ((Debian))"), "{https}");
+    assert!(
+        https.contains("ssl/http") && https.contains("Apache httpd 2.4.62 ((Debian))"),
+        "{https}"
+    );
     assert!(!out.to_lowercase().contains("honeypot"));
     assert!(!out.contains("unrecognized"));
 }

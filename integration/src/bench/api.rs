@@ -243,32 +243,35 @@ async fn ingest_under_load(
     Ok((report?, load))
 }
 
+/// What the live-stream phase measured.
+struct SseResult {
+    /// From the start of each commit call to the frame's arrival.
+    from_commit_start: Histogram<u64>,
+    /// From the return of each commit call (0 when the frame came first).
+    from_commit_return: Histogram<u64>,
+    /// Duration of the commit calls.
+    commit: Histogram<u64>,
+    committed: usize,
+    received: usize,
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
+}
+
 /// Commit-to-client latency of the live stream while the API serves the event list.
-async fn sse_under_load(
-    store: &Store,
-    master: &Master,
-    token: &str,
-) -> anyhow::Result<(Histogram<u64>, usize, usize)> {
+async fn sse_under_load(store: &Store, master: &Master, token: &str) -> anyhow::Result<SseResult> {
     let ingest = Ingest::new(store.clone(), socket_bus(&master.socket).await?);
-    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let hist = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
-        1, 60_000_000, 3,
-    )?));
-    let received = Arc::new(AtomicU64::new(0));
+    let arrivals: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let reader = {
-        let (sent, hist, received, stop) =
-            (sent.clone(), hist.clone(), received.clone(), stop.clone());
+        let (arrivals, stop) = (arrivals.clone(), stop.clone());
         let (addr, token) = (master.addr, token.to_owned());
         tokio::spawn(async move {
             api_load::sse_ids(addr, "/api/v1/stream", &token, stop, |id| {
-                let started = sent.lock().ok().and_then(|mut m| m.remove(id));
-                if let Some(t0) = started {
-                    received.fetch_add(1, Ordering::Relaxed);
-                    let us = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
-                    if let Ok(mut h) = hist.lock() {
-                        let _ = h.record(us.max(1));
-                    }
+                let now = Instant::now();
+                if let Ok(mut m) = arrivals.lock() {
+                    m.insert(id.to_owned(), now);
                 }
             })
             .await
@@ -282,7 +285,7 @@ async fn sse_under_load(
         })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut committed = 0;
+    let mut batches: Vec<(Vec<String>, Instant, Instant)> = Vec::new();
     let started = Instant::now();
     let mut next = 0usize;
     while started.elapsed() < SSE_RUN {
@@ -290,14 +293,10 @@ async fn sse_under_load(
             .map(live_event)
             .collect::<Result<_, _>>()?;
         next += SSE_BATCH;
+        let ids = batch.iter().map(|e| e.id.to_string()).collect();
         let t0 = Instant::now();
-        if let Ok(mut m) = sent.lock() {
-            for e in &batch {
-                m.insert(e.id.to_string(), t0);
-            }
-        }
         ingest.commit("bench-live", batch).await?;
-        committed += SSE_BATCH;
+        batches.push((ids, t0, Instant::now()));
         tokio::time::sleep(SSE_EVERY).await;
     }
     // Let the last frames arrive.
@@ -306,11 +305,33 @@ async fn sse_under_load(
     load_stop.store(true, Ordering::Relaxed);
     reader.await.context("stream reader")??;
     load.await.context("load task")??;
-    let hist = hist
+
+    let empty = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut out = SseResult {
+        from_commit_start: empty.clone(),
+        from_commit_return: empty.clone(),
+        commit: empty,
+        committed: 0,
+        received: 0,
+    };
+    let arrivals = arrivals
         .lock()
-        .map(|h| h.clone())
-        .map_err(|_| anyhow::anyhow!("poisoned"))?;
-    Ok((hist, committed, received.load(Ordering::Relaxed) as usize))
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .clone();
+    for (ids, t0, t1) in batches {
+        out.commit.record(micros(t1 - t0))?;
+        for id in ids {
+            out.committed += 1;
+            if let Some(at) = arrivals.get(&id) {
+                out.received += 1;
+                out.from_commit_start
+                    .record(micros(at.saturating_duration_since(t0)))?;
+                out.from_commit_return
+                    .record(micros(at.saturating_duration_since(t1)))?;
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Runs the benchmark.
@@ -402,7 +423,7 @@ pub async fn run() -> anyhow::Result<Report> {
         ingested.events_per_s, ingest_load.rps
     );
     eprintln!("live stream under load for {SSE_RUN:?}…");
-    let (sse, committed, received) = sse_under_load(&store, &master, &token).await?;
+    let sse = sse_under_load(&store, &master, &token).await?;
     rss_stop.store(true, Ordering::Relaxed);
     let max_rss = rss.await?;
     let _ = master.child.start_kill();
@@ -422,7 +443,8 @@ pub async fn run() -> anyhow::Result<Report> {
         r("stats")?,
     );
     let errors: u64 = results.iter().map(|(_, r)| r.errors).sum::<u64>() + ingest_load.errors;
-    let sse_p99 = sse.value_at_quantile(0.99) as f64 / 1000.0;
+    let p99 = |h: &Histogram<u64>| h.value_at_quantile(0.99) as f64 / 1000.0;
+    let sse_p99 = p99(&sse.from_commit_start);
     Ok(Report {
         bench: "api".into(),
         metrics: vec![
@@ -454,8 +476,19 @@ pub async fn run() -> anyhow::Result<Report> {
             ),
             Metric::informational("events_list_rps_during_ingest", "req/s", ingest_load.rps),
             Metric::absolute("sse_p99_ms", "ms", sse_p99, Better::Lower, 100.0),
-            Metric::informational("sse_events_received", "events", received as f64),
-            Metric::informational("sse_events_committed", "events", committed as f64),
+            Metric::informational(
+                "sse_p50_ms",
+                "ms",
+                sse.from_commit_start.value_at_quantile(0.5) as f64 / 1000.0,
+            ),
+            Metric::informational(
+                "sse_after_commit_return_p99_ms",
+                "ms",
+                p99(&sse.from_commit_return),
+            ),
+            Metric::informational("sse_commit_call_p99_ms", "ms", p99(&sse.commit)),
+            Metric::informational("sse_events_received", "events", sse.received as f64),
+            Metric::informational("sse_events_committed", "events", sse.committed as f64),
             Metric::absolute("api_rss_mb", "MB", max_rss, Better::Lower, 150.0),
             Metric::informational("api_idle_rss_mb", "MB", idle_rss),
             Metric::informational("seed_events_per_s", "events/s", seeded.events_per_s),

@@ -174,9 +174,11 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Unknown API paths.
-pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+impl ApiError {
+    /// The answer for unknown API paths (the router's fallback serves the dashboard otherwise).
+    pub fn not_found_endpoint() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    }
 }
 
 /// Known paths with an unsupported method.

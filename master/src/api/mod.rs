@@ -232,7 +232,7 @@ pub fn router(state: AppState) -> Router {
         .unwrap_or_else(|e| format!(r#"{{"error":"OpenAPI rendering failed: {e}"}}"#));
     let limit = state.settings.request_timeout;
     let mut router = api
-        .fallback(error::not_found)
+        .fallback(crate::web_assets::serve)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(axum::middleware::from_fn(move |req, next| {

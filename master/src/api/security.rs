@@ -10,10 +10,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::ApiError;
 
-/// The dashboard's policy: its own origin only, no inline script, no framing.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
-     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// One policy for API and dashboard answers alike (defined beside the assets it must allow).
+pub use crate::web_assets::CONTENT_SECURITY_POLICY;
 
 /// Adds the security headers to every response, and `Cache-Control: no-store` to API ones.
 pub async fn headers(request: Request, next: Next) -> Response {

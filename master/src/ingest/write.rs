@@ -48,12 +48,13 @@ const UPSERT_CREDENTIALS: &str = "INSERT INTO credentials AS c (attacker_ip, dec
       last_seen = greatest(c.last_seen, excluded.last_seen) \
     RETURNING attacker_ip, decky, service, principal, secret_kind, secret_sha256, (xmax = 0)";
 
-const LOCK_SECRETS: &str = "SELECT s.secret_sha256, s.secret_kind, s.target_count \
-    FROM credential_secrets s JOIN unnest($1::bytea[], $2::text[]) AS u(sha, kind) \
-      ON s.secret_sha256 = u.sha AND s.secret_kind = u.kind \
-    ORDER BY s.secret_sha256, s.secret_kind FOR UPDATE OF s";
-
-const UPSERT_SECRETS: &str = "INSERT INTO credential_secrets AS s (secret_sha256, secret_kind, \
+// `old` reads the snapshot taken before the statement: the target counts before this
+// commit, for reuse detection. A concurrent commit adding the same target can make both
+// report it (a duplicate notice); none is ever missed, and the rows merge correctly.
+const UPSERT_SECRETS: &str = "WITH old AS (SELECT s.secret_sha256, s.secret_kind, s.target_count \
+      FROM credential_secrets s JOIN unnest($1::bytea[], $2::text[]) AS k(sha, kind) \
+        ON s.secret_sha256 = k.sha AND s.secret_kind = k.kind), \
+    up AS (INSERT INTO credential_secrets AS s (secret_sha256, secret_kind, \
     secret_b64, secret_printable, principals, targets, target_count, attempt_count, first_seen, \
     last_seen) \
     SELECT u.sha, u.kind, u.b64, u.printable, \
@@ -72,7 +73,10 @@ const UPSERT_SECRETS: &str = "INSERT INTO credential_secrets AS s (secret_sha256
       attempt_count = s.attempt_count + excluded.attempt_count, \
       first_seen = least(s.first_seen, excluded.first_seen), \
       last_seen = greatest(s.last_seen, excluded.last_seen) \
-    RETURNING secret_sha256, secret_kind, secret_printable, targets, target_count, attempt_count";
+    RETURNING secret_sha256, secret_kind, secret_printable, targets, target_count, attempt_count) \
+    SELECT up.secret_sha256, up.secret_kind, up.secret_printable, up.targets, up.target_count, \
+           up.attempt_count, coalesce(old.target_count, 0) \
+    FROM up LEFT JOIN old ON old.secret_sha256 = up.secret_sha256 AND old.secret_kind = up.secret_kind";
 
 const UPSERT_PRINCIPALS: &str = "INSERT INTO credential_principals AS p \
     (principal, attempt_count, first_seen, last_seen) \
@@ -82,10 +86,9 @@ const UPSERT_PRINCIPALS: &str = "INSERT INTO credential_principals AS p \
       first_seen = least(p.first_seen, excluded.first_seen), \
       last_seen = greatest(p.last_seen, excluded.last_seen)";
 
-const LOCK_SESSIONS: &str = "SELECT sid, ended_at IS NOT NULL FROM sessions \
-    WHERE sid = ANY($1) ORDER BY sid FOR UPDATE";
-
-const UPSERT_SESSIONS: &str = "INSERT INTO sessions AS s (sid, host, decky, service, src_ip, \
+// As for secrets, `old` is the state before this commit: whether the session had ended.
+const UPSERT_SESSIONS: &str = "WITH old AS (SELECT sid, ended_at FROM sessions WHERE sid = ANY($1)), \
+    up AS (INSERT INTO sessions AS s (sid, host, decky, service, src_ip, \
     src_port, started_at, last_event_at, ended_at, event_count, transcript_shard, \
     transcript_bytes, truncated) \
     SELECT u.sid, $13, u.decky, u.service, u.ip, u.port, u.first, u.last, u.ended, u.events, \
@@ -102,7 +105,10 @@ const UPSERT_SESSIONS: &str = "INSERT INTO sessions AS s (sid, host, decky, serv
       transcript_shard = coalesce(excluded.transcript_shard, s.transcript_shard), \
       transcript_bytes = coalesce(excluded.transcript_bytes, s.transcript_bytes), \
       truncated = s.truncated OR excluded.truncated \
-    RETURNING sid, (xmax = 0), started_at, ended_at, transcript_shard";
+    RETURNING sid, (xmax = 0) AS inserted, started_at, ended_at, transcript_shard) \
+    SELECT up.sid, up.inserted, up.started_at, up.ended_at, up.transcript_shard, \
+           old.ended_at IS NOT NULL \
+    FROM up LEFT JOIN old ON old.sid = up.sid";
 
 const UPSERT_ARTIFACTS: &str = "INSERT INTO artifacts AS a (sha256, size, decky, service, src_ip, \
     origin, stored_as, session_id, seen_count, first_seen, last_seen) \
@@ -176,7 +182,11 @@ pub(super) async fn write(
         return Ok(HashSet::new());
     }
     let t0 = std::time::Instant::now();
-    let inserted = insert_events(tx, host, events).await?;
+    let inserted = if std::env::var_os("DECNET_INGEST_COPY").is_some() {
+        insert_events_copy(tx, host, events).await?
+    } else {
+        insert_events(tx, host, events).await?
+    };
     let t_ev = t0.elapsed();
     out.duplicates = events.len() - inserted.len();
     out.inserted = inserted.len();
@@ -207,7 +217,15 @@ pub(super) async fn write(
     upsert_hourly(tx, &hourly).await?;
     let t5 = std::time::Instant::now();
     if std::env::var_os("DECNET_INGEST_TIMINGS").is_some() {
-        eprintln!("TIMING events={:?} derive={:?} creds={:?} sessions={:?} secrets={:?} attackers={:?}", t_ev, t1 - t0 - t_ev, t2 - t1, t3 - t2, t4 - t3, t5 - t4);
+        eprintln!(
+            "TIMING events={:?} derive={:?} creds={:?} sessions={:?} secrets={:?} attackers={:?}",
+            t_ev,
+            t1 - t0 - t_ev,
+            t2 - t1,
+            t3 - t2,
+            t4 - t3,
+            t5 - t4
+        );
     }
     Ok(inserted)
 }
@@ -268,6 +286,68 @@ async fn insert_events(
             ],
         )
         .await?;
+    rows.iter().map(|r| r.try_get(0)).collect()
+}
+
+async fn insert_events_copy(
+    tx: &Transaction<'_>,
+    host: &str,
+    events: &[Event],
+) -> Result<HashSet<Uuid>, tokio_postgres::Error> {
+    use tokio_postgres::binary_copy::BinaryCopyInWriter;
+    use tokio_postgres::types::Type;
+    tx.batch_execute(
+        "CREATE TEMP TABLE IF NOT EXISTS ingest_stage (LIKE events) ON COMMIT DELETE ROWS",
+    )
+    .await?;
+    let sink = tx
+        .copy_in(
+            "COPY ingest_stage (ts, id, src_port, dst_port, src_ip, host, decky, service, \
+             event_type, session_id, msg, fields) FROM STDIN BINARY",
+        )
+        .await?;
+    let types = [
+        Type::TIMESTAMPTZ,
+        Type::UUID,
+        Type::INT4,
+        Type::INT4,
+        Type::INET,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::JSONB,
+    ];
+    let writer = BinaryCopyInWriter::new(sink, &types);
+    let mut writer = std::pin::pin!(writer);
+    for e in events {
+        writer
+            .as_mut()
+            .write(&[
+                &e.ts,
+                &e.id,
+                &i32::from(e.src_port),
+                &i32::from(e.dst_port),
+                &e.src_ip,
+                &host,
+                &e.decky,
+                &e.service,
+                &e.event_type,
+                &e.session_id,
+                &e.msg,
+                &Json(&e.fields),
+            ])
+            .await?;
+    }
+    writer.finish().await?;
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO events SELECT * FROM ingest_stage ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .await?;
+    let rows = tx.query(&stmt, &[]).await?;
     rows.iter().map(|r| r.try_get(0)).collect()
 }
 
@@ -372,12 +452,6 @@ async fn secrets(
     let (keys, deltas): (Vec<_>, Vec<_>) = d.secrets.iter().unzip();
     let shas: Vec<&[u8]> = keys.iter().map(|(s, _)| s.as_slice()).collect();
     let kinds: Vec<&str> = keys.iter().map(|(_, k)| k.as_str()).collect();
-    // Locking first gives the target counts before this commit, for reuse detection.
-    let lock = tx.prepare_cached(LOCK_SECRETS).await?;
-    let mut before: HashMap<(Vec<u8>, String), i32> = HashMap::new();
-    for row in tx.query(&lock, &[&shas, &kinds]).await? {
-        before.insert((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?);
-    }
     let b64s: Vec<&str> = deltas.iter().map(|s| s.b64.as_str()).collect();
     let printables: Vec<&str> = deltas.iter().map(|s| s.printable.as_str()).collect();
     let principals: Vec<Json<&std::collections::BTreeSet<String>>> =
@@ -408,10 +482,7 @@ async fn secrets(
         let sha: Vec<u8> = row.try_get(0)?;
         let kind: String = row.try_get(1)?;
         let count: i32 = row.try_get(4)?;
-        let prev = before
-            .get(&(sha.clone(), kind.clone()))
-            .copied()
-            .unwrap_or(0);
+        let prev: i32 = row.try_get(6)?;
         if count >= 2 && count > prev {
             let targets: Vec<String> = row.try_get(3)?;
             out.reuse.push(ReuseDetected {
@@ -454,11 +525,6 @@ async fn sessions(
         return Ok(());
     }
     let sids: Vec<&str> = d.sessions.keys().map(String::as_str).collect();
-    let lock = tx.prepare_cached(LOCK_SESSIONS).await?;
-    let mut ended_before: HashMap<String, bool> = HashMap::new();
-    for row in tx.query(&lock, &[&sids]).await? {
-        ended_before.insert(row.try_get(0)?, row.try_get(1)?);
-    }
     let s: Vec<_> = d.sessions.values().collect();
     let deckies: Vec<&str> = s.iter().map(|s| s.decky.as_str()).collect();
     let services: Vec<&str> = s.iter().map(|s| s.service.as_str()).collect();
@@ -500,7 +566,7 @@ async fn sessions(
                 started_at,
             });
         }
-        let was_ended = ended_before.get(&sid).copied().unwrap_or(false);
+        let was_ended: bool = row.try_get(5)?;
         if let (Some(ended_at), false) = (ended_at, was_ended) {
             out.sessions_ended.push(SessionEnded {
                 sid,

@@ -20,6 +20,11 @@ pub struct Applied {
     pub name: String,
 }
 
+/// How many migrations this binary embeds.
+pub fn embedded_count() -> usize {
+    embedded::migrations::runner().get_migrations().len()
+}
+
 /// Applies pending migrations over a dedicated connection.
 ///
 /// The advisory lock is session-scoped, so it is released however this ends:

@@ -11,7 +11,7 @@ pub mod credentials;
 pub mod deckies;
 pub mod events;
 pub mod hosts;
-mod migrations;
+pub mod migrations;
 pub mod sessions;
 pub mod stats;
 pub mod users;

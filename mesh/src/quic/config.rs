@@ -21,6 +21,9 @@ pub struct LinkTuning {
     pub keep_alive: Duration,
     /// A connection that receives nothing for this long is dead and gets redialled.
     pub idle_timeout: Duration,
+    /// The agent redials when the master acknowledged nothing for this long (its keep-alives
+    /// get an acknowledgement every `keep_alive` on a healthy link).
+    pub silence_redial: Duration,
     /// Longest wait for one dial (handshake included) before trying again.
     pub dial_timeout: Duration,
     /// First reconnect delay after a refused or failed connection.
@@ -40,6 +43,7 @@ impl Default for LinkTuning {
         LinkTuning {
             keep_alive: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(5),
+            silence_redial: Duration::from_millis(2500),
             dial_timeout: Duration::from_secs(2),
             backoff_initial: Duration::from_millis(200),
             backoff_max: Duration::from_secs(30),

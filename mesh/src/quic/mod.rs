@@ -7,7 +7,11 @@
 //! configured) with its agent certificate and redials forever: a refused or closed connection
 //! backs off exponentially with jitter up to [`LinkTuning::backoff_max`]; an unanswered dial
 //! retries after the initial delay (see [`link::backoff`]). QUIC keep-alives run every
-//! [`LinkTuning::keep_alive`]; a connection silent for [`LinkTuning::idle_timeout`] is dead.
+//! [`LinkTuning::keep_alive`]; a connection silent for [`LinkTuning::idle_timeout`] is dead,
+//! and the agent already redials when the master acknowledged nothing for
+//! [`LinkTuning::silence_redial`]: after a partition heals, a fresh connection resumes within
+//! one dial, where QUIC's backed-off retransmissions could stay idle about as long as the
+//! partition lasted.
 //! [`MasterMesh`] accepts agents whose certificate chains to the DECNET CA *and* is pinned in
 //! the host registry; it keeps a live table of connected hosts ([`ConnectedHost`]) and closes
 //! a host's connection as soon as the registry announces its revocation. Both ends publish a

@@ -80,6 +80,7 @@ pub fn fast_tuning() -> LinkTuning {
     LinkTuning {
         keep_alive: Duration::from_millis(250),
         idle_timeout: Duration::from_secs(2),
+        silence_redial: Duration::from_millis(1500),
         dial_timeout: Duration::from_secs(1),
         backoff_initial: Duration::from_millis(50),
         backoff_max: Duration::from_millis(500),

@@ -16,6 +16,12 @@ use super::{BoxFuture, EventSink};
 /// Events queued before new ones are dropped.
 pub const QUEUE_CAPACITY: usize = 65_536;
 
+/// A drained batch at least this large means the writer is busy.
+const BUSY_BATCH: usize = 16;
+
+/// How long a busy writer lets events accumulate.
+const BUSY_PAUSE: std::time::Duration = std::time::Duration::from_millis(1);
+
 enum Msg {
     Event(Box<Event>),
     Flush(tokio::sync::oneshot::Sender<()>),
@@ -68,12 +74,19 @@ fn write_loop<W: Write>(rx: Receiver<Msg>, writer: W) {
     };
     while let Ok(msg) = rx.recv() {
         handle(msg, &mut out, &mut broken);
+        let mut batch = 1;
         while let Ok(more) = rx.try_recv() {
             handle(more, &mut out, &mut broken);
+            batch += 1;
         }
         if !broken && let Err(e) = out.flush() {
             tracing::error!(error = %e, "event output failed; further events are discarded");
             broken = true;
+        }
+        // Under load, let events pile up for a millisecond instead of being
+        // woken (a futex call on the emitting thread) for each one.
+        if batch >= BUSY_BATCH {
+            std::thread::sleep(BUSY_PAUSE);
         }
     }
     let _ = out.flush();

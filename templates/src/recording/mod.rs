@@ -98,17 +98,28 @@ impl RecordingConfig {
         let d = RecordingConfig::default();
         Ok(RecordingConfig {
             enabled: t.bool("record")?.unwrap_or(d.enabled),
-            session_cap: t.uint("transcript_session_cap_kb", 1, 1024 * 1024)?.map_or(d.session_cap, |v| v * 1024),
-            shard_max: t.uint("transcript_shard_mb", 1, 1024 * 1024)?.map_or(d.shard_max, |v| v * MB),
-            keep: t.uint("transcript_rotations", 0, 1000)?.map_or(d.keep, |v| v as usize),
-            min_free: t.uint("transcript_min_free_mb", 0, 1024 * 1024)?.map_or(d.min_free, |v| v * MB),
+            session_cap: t
+                .uint("transcript_session_cap_kb", 1, 1024 * 1024)?
+                .map_or(d.session_cap, |v| v * 1024),
+            shard_max: t
+                .uint("transcript_shard_mb", 1, 1024 * 1024)?
+                .map_or(d.shard_max, |v| v * MB),
+            keep: t
+                .uint("transcript_rotations", 0, 1000)?
+                .map_or(d.keep, |v| v as usize),
+            min_free: t
+                .uint("transcript_min_free_mb", 0, 1024 * 1024)?
+                .map_or(d.min_free, |v| v * MB),
         })
     }
 }
 
 /// Whether a name can be part of a shard file name (decky, service, sid).
 pub(crate) fn safe_name(s: &str) -> bool {
-    (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) && !s.starts_with('.')
+    (1..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && !s.starts_with('.')
 }
 
 /// The live shard of a day.
@@ -118,7 +129,8 @@ pub fn shard_path(dir: &Path, decky: &str, service: &str, day: &str) -> PathBuf 
 
 /// Today's date (UTC) as `YYYY-MM-DD`.
 fn utc_day(unix: i64) -> String {
-    let d = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let d =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
@@ -152,7 +164,12 @@ pub enum Start {
 
 impl Recorder {
     /// A recorder writing to `data_dir/transcripts`.
-    pub fn new(data_dir: &Path, decky: &str, service: &'static str, cfg: RecordingConfig) -> Recorder {
+    pub fn new(
+        data_dir: &Path,
+        decky: &str,
+        service: &'static str,
+        cfg: RecordingConfig,
+    ) -> Recorder {
         let dir = data_dir.join("transcripts");
         Recorder {
             writer: Arc::new(writer::Writer::new(dir.clone(), cfg.shard_max, cfg.keep)),
@@ -185,7 +202,11 @@ impl Recorder {
             return Start::Disabled;
         }
         let skipped = |reason: &str| {
-            Start::Skipped(Draft::new(SESSION_SKIPPED).field("sid", sid.to_owned()).field("reason", reason.to_owned()))
+            Start::Skipped(
+                Draft::new(SESSION_SKIPPED)
+                    .field("sid", sid.to_owned())
+                    .field("reason", reason.to_owned()),
+            )
         };
         if !safe_name(sid) || !safe_name(&self.decky) {
             return skipped("invalid_name");
@@ -280,7 +301,8 @@ impl SessionRecording {
             return;
         }
         let t = self.started.elapsed().as_secs_f64();
-        let line = json!({"sid": self.sid, "t": (t * 1e6).round() / 1e6, "ch": ch, "d": d}).to_string();
+        let line =
+            json!({"sid": self.sid, "t": (t * 1e6).round() / 1e6, "ch": ch, "d": d}).to_string();
         self.line(line);
     }
 
@@ -310,7 +332,10 @@ impl SessionRecording {
     pub fn finish(self) -> Draft {
         Draft::new(SESSION_RECORDED)
             .field("sid", self.sid.clone())
-            .field("duration_s", format!("{:.3}", self.started.elapsed().as_secs_f64()))
+            .field(
+                "duration_s",
+                format!("{:.3}", self.started.elapsed().as_secs_f64()),
+            )
             .field("bytes", self.bytes.to_string())
             .field("truncated", self.truncated.to_string())
             .field("shard_path", self.shard.display().to_string())

@@ -155,16 +155,22 @@ struct SidOnly<'a> {
 }
 
 type Index = HashMap<String, Vec<u64>>;
+/// Cached indexes, keyed by (path, size, mtime).
+type Cache = Mutex<Vec<((PathBuf, u64, SystemTime), Arc<Index>)>>;
 
-fn cache() -> &'static Mutex<Vec<((PathBuf, u64, SystemTime), Arc<Index>)>> {
-    static CACHE: OnceLock<Mutex<Vec<((PathBuf, u64, SystemTime), Arc<Index>)>>> = OnceLock::new();
+fn cache() -> &'static Cache {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(Vec::new()))
 }
 
 /// sid → byte offsets of its lines in `path`.
 fn index(path: &Path) -> Result<Arc<Index>, ReadError> {
     let meta = std::fs::metadata(path)?;
-    let key = (path.to_owned(), meta.len(), meta.modified().unwrap_or(SystemTime::UNIX_EPOCH));
+    let key = (
+        path.to_owned(),
+        meta.len(),
+        meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+    );
     if let Some((_, idx)) = cache().lock().iter().find(|(k, _)| *k == key) {
         return Ok(Arc::clone(idx));
     }
@@ -174,7 +180,10 @@ fn index(path: &Path) -> Result<Arc<Index>, ReadError> {
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        let n = r.by_ref().take(MAX_LINE as u64).read_until(b'\n', &mut buf)?;
+        let n = r
+            .by_ref()
+            .take(MAX_LINE as u64)
+            .read_until(b'\n', &mut buf)?;
         if n == 0 {
             break;
         }
@@ -194,7 +203,14 @@ fn index(path: &Path) -> Result<Arc<Index>, ReadError> {
 }
 
 fn is_day(s: &str) -> bool {
-    s.len() == 10 && s.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
+    s.len() == 10
+        && s.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
 }
 
 /// Shards of one day, oldest rotation first, live shard last.
@@ -276,7 +292,9 @@ pub fn read_session(
                 f.seek(SeekFrom::Start(off))?;
                 let mut buf = Vec::new();
                 BufReader::new((&mut f).take(MAX_LINE as u64)).read_until(b'\n', &mut buf)?;
-                let Ok(l) = serde_json::from_slice::<Line>(&buf) else { continue };
+                let Ok(l) = serde_json::from_slice::<Line>(&buf) else {
+                    continue;
+                };
                 if l.sid != sid {
                     continue;
                 }

@@ -18,7 +18,11 @@ const QUEUE: usize = 8192;
 const OPEN_FILES: usize = 4;
 
 enum Msg {
-    Line { prefix: String, day: String, line: String },
+    Line {
+        prefix: String,
+        day: String,
+        line: String,
+    },
     Flush(SyncSender<()>),
 }
 
@@ -37,7 +41,9 @@ pub(crate) struct Writer {
 
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Writer").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("Writer")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -63,7 +69,10 @@ impl Shards {
         // Oldest first: the one beyond `keep` goes, the others move up by one.
         let _ = std::fs::remove_file(rotated(&self.dir, prefix, day, self.keep));
         for n in (1..self.keep).rev() {
-            let _ = std::fs::rename(rotated(&self.dir, prefix, day, n), rotated(&self.dir, prefix, day, n + 1));
+            let _ = std::fs::rename(
+                rotated(&self.dir, prefix, day, n),
+                rotated(&self.dir, prefix, day, n + 1),
+            );
         }
         let live = rotated(&self.dir, prefix, day, 0);
         if self.keep == 0 {
@@ -156,7 +165,9 @@ impl Writer {
 
     /// Queues a line; `false` when it had to be dropped.
     pub(crate) fn append(&self, prefix: &str, day: &str, line: String) -> bool {
-        let Some(tx) = self.sender() else { return false };
+        let Some(tx) = self.sender() else {
+            return false;
+        };
         match tx.try_send(Msg::Line {
             prefix: prefix.to_owned(),
             day: day.to_owned(),

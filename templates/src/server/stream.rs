@@ -51,13 +51,19 @@ pub struct CountingStream {
 }
 
 impl AsyncRead for CountingStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
         let r = Pin::new(&mut this.inner).poll_read(cx, buf);
         let n = buf.filled().len() - before;
         if n > 0 {
-            this.counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+            this.counters
+                .bytes_in
+                .fetch_add(n as u64, Ordering::Relaxed);
             let ms = this.counters.started.elapsed().as_millis() as u64;
             this.counters.last_read_ms.store(ms, Ordering::Relaxed);
         }
@@ -66,11 +72,17 @@ impl AsyncRead for CountingStream {
 }
 
 impl AsyncWrite for CountingStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = &r {
-            this.counters.bytes_out.fetch_add(*n as u64, Ordering::Relaxed);
+            this.counters
+                .bytes_out
+                .fetch_add(*n as u64, Ordering::Relaxed);
         }
         r
     }
@@ -151,7 +163,8 @@ pub async fn serve(
         let c = Arc::clone(&counters);
         async move {
             loop {
-                let last = c.started + std::time::Duration::from_millis(c.last_read_ms.load(Ordering::Relaxed));
+                let last = c.started
+                    + std::time::Duration::from_millis(c.last_read_ms.load(Ordering::Relaxed));
                 let wake = last + idle;
                 if Instant::now() >= wake {
                     return;
@@ -169,8 +182,17 @@ pub async fn serve(
     };
     let disconnect = Draft::new(DISCONNECT)
         .field("reason", reason)
-        .field("duration_ms", counters.started.elapsed().as_millis().to_string())
-        .field("bytes_in", counters.bytes_in.load(Ordering::Relaxed).to_string())
-        .field("bytes_out", counters.bytes_out.load(Ordering::Relaxed).to_string());
+        .field(
+            "duration_ms",
+            counters.started.elapsed().as_millis().to_string(),
+        )
+        .field(
+            "bytes_in",
+            counters.bytes_in.load(Ordering::Relaxed).to_string(),
+        )
+        .field(
+            "bytes_out",
+            counters.bytes_out.load(Ordering::Relaxed).to_string(),
+        );
     events.emit(disconnect);
 }

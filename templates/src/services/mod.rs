@@ -21,7 +21,9 @@ use crate::session::Service;
 use crate::spec::{Limits, ServiceConfig, SpecError};
 
 /// Services this build emulates.
-pub const IMPLEMENTED: &[&str] = &["ftp", "http", "https", "mysql", "redis", "smtp", "ssh", "telnet"];
+pub const IMPLEMENTED: &[&str] = &[
+    "ftp", "http", "https", "mysql", "redis", "smtp", "ssh", "telnet",
+];
 
 /// Services of the predecessor that are not emulated yet: refused at start
 /// with a message saying so, rather than as unknown names.

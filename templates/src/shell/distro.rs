@@ -200,7 +200,11 @@ mod tests {
             release("ubuntu", "5.15.0-91-generic").ssh_version,
             "OpenSSH_8.9p1 Ubuntu-3ubuntu0.10"
         );
-        assert!(release("ubuntu", "6.8.0-45-generic").os_release.contains("24.04"));
+        assert!(
+            release("ubuntu", "6.8.0-45-generic")
+                .os_release
+                .contains("24.04")
+        );
         assert!(kernel_version("6.1.0-25-amd64").contains("6.1.106-3"));
     }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::commands;
-use super::parse::{AndOr, Command, Connector, Pipeline, RedirOp, Redir, Script};
+use super::parse::{AndOr, Command, Connector, Pipeline, Redir, RedirOp, Script};
 use super::vfs::{Access, Data, FsError, Kind};
 use super::{Out, Shell};
 
@@ -29,7 +29,9 @@ impl Pipe {
 
     /// Into a buffer.
     pub(crate) fn capture() -> Pipe {
-        Pipe { capture: Some(Vec::new()) }
+        Pipe {
+            capture: Some(Vec::new()),
+        }
     }
 
     /// The captured bytes.
@@ -170,7 +172,11 @@ impl Shell {
             return 1;
         }
         match cmd {
-            Command::Simple { assigns, words, redirs } => {
+            Command::Simple {
+                assigns,
+                words,
+                redirs,
+            } => {
                 let argv = match self.expand_words(words) {
                     Ok(a) => a,
                     Err(e) => {
@@ -212,8 +218,13 @@ impl Shell {
                 }
                 st
             }
-            Command::Group(body, redirs) => self.with_redirs(redirs, stdin, pipe, |sh, ctx| sh.nested(body, ctx)),
-            Command::If { branches, otherwise } => {
+            Command::Group(body, redirs) => {
+                self.with_redirs(redirs, stdin, pipe, |sh, ctx| sh.nested(body, ctx))
+            }
+            Command::If {
+                branches,
+                otherwise,
+            } => {
                 for (cond, body) in branches {
                     if self.run_script(cond, pipe) == 0 {
                         return self.run_script(body, pipe);
@@ -317,9 +328,23 @@ impl Shell {
                     // bash opens (creating or truncating) before running the command.
                     if let Dest::File(p) = file(append) {
                         let res = if append {
-                            self.vfs.write(&self.cwd.clone(), &p, b"", true, &self.cred.clone(), super::now())
+                            self.vfs.write(
+                                &self.cwd.clone(),
+                                &p,
+                                b"",
+                                true,
+                                &self.cred.clone(),
+                                super::now(),
+                            )
                         } else {
-                            self.vfs.write(&self.cwd.clone(), &p, b"", false, &self.cred.clone(), super::now())
+                            self.vfs.write(
+                                &self.cwd.clone(),
+                                &p,
+                                b"",
+                                false,
+                                &self.cred.clone(),
+                                super::now(),
+                            )
                         };
                         if let Err(e) = res
                             && e != FsError::Io
@@ -339,7 +364,14 @@ impl Shell {
                     fd1 = file(false);
                     fd2 = file(true);
                     if let Dest::File(p) = &fd1
-                        && let Err(e) = self.vfs.write(&self.cwd.clone(), p, b"", false, &self.cred.clone(), super::now())
+                        && let Err(e) = self.vfs.write(
+                            &self.cwd.clone(),
+                            p,
+                            b"",
+                            false,
+                            &self.cred.clone(),
+                            super::now(),
+                        )
                         && e != FsError::Io
                     {
                         let msg = format!("{}{p}: {e}\n", self.err_prefix());
@@ -354,8 +386,20 @@ impl Shell {
                         _ => Dest::Null,
                     };
                     match fd {
-                        1 => fd1 = if matches!(src, Dest::Err) { Dest::Err } else { src },
-                        2 => fd2 = if matches!(src, Dest::Inherit) { Dest::Inherit } else { src },
+                        1 => {
+                            fd1 = if matches!(src, Dest::Err) {
+                                Dest::Err
+                            } else {
+                                src
+                            }
+                        }
+                        2 => {
+                            fd2 = if matches!(src, Dest::Inherit) {
+                                Dest::Inherit
+                            } else {
+                                src
+                            }
+                        }
                         _ => {}
                     }
                 }
@@ -403,7 +447,7 @@ impl Shell {
             return Err(FsError::Denied);
         }
         Ok(match &node.data {
-            Data::Live(l) => commands::info::live_file(self, *l).into_bytes(),
+            Data::Live(l) => commands::procfs::live_file(self, *l).into_bytes(),
             _ if node.kind == Kind::CharDev => Vec::new(),
             _ => self.vfs.read_static(node),
         })
@@ -431,7 +475,10 @@ impl Shell {
             return 127;
         };
         let Ok((canon, node)) = self.vfs.stat("/", &path, true).map(|(c, n)| (c, n.clone())) else {
-            ctx.eprint(format!("{}{name}: No such file or directory\n", self.err_prefix()));
+            ctx.eprint(format!(
+                "{}{name}: No such file or directory\n",
+                self.err_prefix()
+            ));
             return 127;
         };
         if node.is_dir() {
@@ -444,7 +491,9 @@ impl Shell {
         }
         // Only the system's own binaries behave like the real programs; an
         // uploaded file called `ls` is just a file.
-        let system = ["/usr/bin/", "/usr/sbin/", "/usr/local/bin/"].iter().any(|d| canon.starts_with(d));
+        let system = ["/usr/bin/", "/usr/sbin/", "/usr/local/bin/"]
+            .iter()
+            .any(|d| canon.starts_with(d));
         if system {
             let invoked = path.rsplit('/').next().unwrap_or("");
             let target = canon.rsplit('/').next().unwrap_or("");
@@ -458,7 +507,10 @@ impl Shell {
             return if body.get(18) == Some(&0x3e) || body.len() < 20 {
                 0
             } else {
-                ctx.eprint(format!("{}{name}: cannot execute binary file: Exec format error\n", self.err_prefix()));
+                ctx.eprint(format!(
+                    "{}{name}: cannot execute binary file: Exec format error\n",
+                    self.err_prefix()
+                ));
                 126
             };
         }
@@ -497,7 +549,11 @@ impl Shell {
                 && !node.is_dir()
                 && node.mode & 0o111 != 0
             {
-                return Some(self.vfs.resolve("/", &candidate, false).unwrap_or(candidate));
+                return Some(
+                    self.vfs
+                        .resolve("/", &candidate, false)
+                        .unwrap_or(candidate),
+                );
             }
         }
         None

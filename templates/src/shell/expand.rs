@@ -4,6 +4,7 @@
 use rand::Rng as _;
 
 use super::Shell;
+use super::arith::arith;
 use super::parse::{Part, Word};
 use super::vfs::normalize;
 
@@ -49,7 +50,11 @@ pub fn glob_match(pat: &[char], special: &[bool], name: &[char]) -> bool {
                 continue;
             }
             if sp && pat[p] == '[' {
-                if let Some(close) = pat[p + 1..].iter().position(|&c| c == ']').map(|i| p + 1 + i) {
+                if let Some(close) = pat[p + 1..]
+                    .iter()
+                    .position(|&c| c == ']')
+                    .map(|i| p + 1 + i)
+                {
                     let set = &pat[p + 1..close];
                     let (neg, set) = match set.first() {
                         Some('!') | Some('^') => (true, &set[1..]),
@@ -100,15 +105,35 @@ impl Shell {
             "?" => self.status.to_string(),
             "$" => self.pid.to_string(),
             "#" => "0".into(),
-            "0" => if self.interactive() { "-bash".into() } else { "bash".into() },
+            "0" => {
+                if self.interactive() {
+                    "-bash".into()
+                } else {
+                    "bash".into()
+                }
+            }
             "!" => return None,
             "@" | "*" => String::new(),
-            "-" => if self.interactive() { "himBHs".into() } else { "hBc".into() },
+            "-" => {
+                if self.interactive() {
+                    "himBHs".into()
+                } else {
+                    "hBc".into()
+                }
+            }
             "RANDOM" => rand::rngs::OsRng.gen_range(0..32768).to_string(),
             "UID" | "EUID" => self.user.uid.to_string(),
             "PPID" => (self.pid - 1).to_string(),
             "HOSTNAME" => self.host.hostname.clone(),
-            "BASH_VERSION" => self.host.release.bash.trim_end_matches("-release").trim_end_matches("(1)").to_owned() + "(1)-release",
+            "BASH_VERSION" => {
+                self.host
+                    .release
+                    .bash
+                    .trim_end_matches("-release")
+                    .trim_end_matches("(1)")
+                    .to_owned()
+                    + "(1)-release"
+            }
             "BASH" => "/usr/bin/bash".into(),
             "HOSTTYPE" => "x86_64".into(),
             "OSTYPE" => "linux-gnu".into(),
@@ -134,7 +159,9 @@ impl Shell {
             .bytes()
             .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
             .count()
-            .max(usize::from(inner.len() == 1 || inner.starts_with(['?', '$', '#', '@', '*'])));
+            .max(usize::from(
+                inner.len() == 1 || inner.starts_with(['?', '$', '#', '@', '*']),
+            ));
         let (name, op) = inner.split_at(name_len.min(inner.len()));
         if name.is_empty() {
             return Err(format!("${{{inner}}}: bad substitution"));
@@ -144,7 +171,13 @@ impl Shell {
         let arg = |p: &str| op[p.len()..].to_owned();
         Ok(match op {
             "" => val.unwrap_or_default(),
-            o if o.starts_with(":-") => if empty { arg(":-") } else { val.unwrap_or_default() },
+            o if o.starts_with(":-") => {
+                if empty {
+                    arg(":-")
+                } else {
+                    val.unwrap_or_default()
+                }
+            }
             o if o.starts_with(":=") => {
                 if empty {
                     self.set_var(name, &arg(":="));
@@ -153,7 +186,13 @@ impl Shell {
                     val.unwrap_or_default()
                 }
             }
-            o if o.starts_with(":+") => if empty { String::new() } else { arg(":+") },
+            o if o.starts_with(":+") => {
+                if empty {
+                    String::new()
+                } else {
+                    arg(":+")
+                }
+            }
             o if o.starts_with('-') => val.unwrap_or_else(|| arg("-")),
             _ => return Err(format!("${{{inner}}}: bad substitution")),
         })
@@ -165,7 +204,13 @@ impl Shell {
             return;
         }
         let exported = self.vars.get(name).is_some_and(|v| v.exported);
-        self.vars.insert(name.to_owned(), super::Var { value: value.to_owned(), exported });
+        self.vars.insert(
+            name.to_owned(),
+            super::Var {
+                value: value.to_owned(),
+                exported,
+            },
+        );
     }
 
     /// Runs `src` with stdout captured, as `$(…)` does.
@@ -210,7 +255,11 @@ impl Shell {
     /// Expands one word without splitting or globbing (assignments, redirection targets).
     pub(crate) fn expand_one(&mut self, w: &Word) -> Result<String, String> {
         let fields = self.expand_fields(w)?;
-        Ok(fields.into_iter().map(|f| f.text).collect::<Vec<_>>().join(" "))
+        Ok(fields
+            .into_iter()
+            .map(|f| f.text)
+            .collect::<Vec<_>>()
+            .join(" "))
     }
 
     fn expand_fields(&mut self, w: &Word) -> Result<Vec<Field>, String> {
@@ -249,7 +298,9 @@ impl Shell {
                     continue;
                 }
                 Part::Var(name, q) => {
-                    let v = if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || name.len() == 1 {
+                    let v = if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        || name.len() == 1
+                    {
                         self.var(name).unwrap_or_default()
                     } else {
                         self.braced(name)?
@@ -258,7 +309,9 @@ impl Shell {
                 }
                 Part::Sub(src, q) => (self.substitute(src), *q, !*q),
                 Part::Arith(src, q) => {
-                    let expanded = self.expand_one(&Word { parts: vec![Part::Quoted(src.clone())] })?;
+                    let expanded = self.expand_one(&Word {
+                        parts: vec![Part::Quoted(src.clone())],
+                    })?;
                     (arith(self, &expanded)?.to_string(), *q, false)
                 }
             };
@@ -274,13 +327,22 @@ impl Shell {
                 let mut first = true;
                 while let Some(p) = pieces.next() {
                     if p.is_empty() && pieces.peek().is_some() {
-                        if first && leading_ws && fields.last().is_some_and(|f| !f.text.is_empty() || f.has_quote) {
+                        if first
+                            && leading_ws
+                            && fields
+                                .last()
+                                .is_some_and(|f| !f.text.is_empty() || f.has_quote)
+                        {
                             fields.push(Field::default());
                         }
                         first = false;
                         continue;
                     }
-                    if !first && fields.last().is_some_and(|f| !f.text.is_empty() || f.has_quote) {
+                    if !first
+                        && fields
+                            .last()
+                            .is_some_and(|f| !f.text.is_empty() || f.has_quote)
+                    {
                         fields.push(Field::default());
                     }
                     if let Some(f) = fields.last_mut() {
@@ -306,7 +368,11 @@ impl Shell {
     }
 
     fn glob_into(&self, f: Field, out: &mut Vec<String>) {
-        let special = f.text.chars().zip(&f.globbable).any(|(c, g)| *g && matches!(c, '*' | '?' | '['));
+        let special = f
+            .text
+            .chars()
+            .zip(&f.globbable)
+            .any(|(c, g)| *g && matches!(c, '*' | '?' | '['));
         if !special {
             out.push(f.text);
             return;
@@ -326,15 +392,28 @@ impl Shell {
         let mut bases: Vec<String> = vec![if absolute { "/".into() } else { String::new() }];
         for (pat, sp) in comps.iter().filter(|(p, _)| !p.is_empty()) {
             let mut next = Vec::new();
-            let is_glob = pat.iter().zip(sp).any(|(c, g)| *g && matches!(c, '*' | '?' | '['));
+            let is_glob = pat
+                .iter()
+                .zip(sp)
+                .any(|(c, g)| *g && matches!(c, '*' | '?' | '['));
             for b in &bases {
-                let join = |n: &str| if b.is_empty() { n.to_owned() } else if b.ends_with('/') { format!("{b}{n}") } else { format!("{b}/{n}") };
+                let join = |n: &str| {
+                    if b.is_empty() {
+                        n.to_owned()
+                    } else if b.ends_with('/') {
+                        format!("{b}{n}")
+                    } else {
+                        format!("{b}/{n}")
+                    }
+                };
                 if !is_glob {
                     next.push(join(&pat.iter().collect::<String>()));
                     continue;
                 }
                 let dir = normalize(&self.cwd, if b.is_empty() { "." } else { b });
-                let Ok(canon) = self.vfs.resolve("/", &dir, true) else { continue };
+                let Ok(canon) = self.vfs.resolve("/", &dir, true) else {
+                    continue;
+                };
                 for (name, _) in self.vfs.list(&canon) {
                     if name.starts_with('.') && pat.first() != Some(&'.') {
                         continue;
@@ -364,150 +443,6 @@ impl Shell {
             out.extend(hits);
         }
     }
-}
-
-/// Evaluates `$((…))`: integers, `+ - * / %`, comparisons, parentheses, variables.
-pub(crate) fn arith(sh: &Shell, src: &str) -> Result<i64, String> {
-    struct P<'a> {
-        s: &'a [u8],
-        i: usize,
-        sh: &'a Shell,
-        src: &'a str,
-        depth: u32,
-    }
-    impl P<'_> {
-        fn ws(&mut self) {
-            while self.s.get(self.i).is_some_and(u8::is_ascii_whitespace) {
-                self.i += 1;
-            }
-        }
-        fn err(&self) -> String {
-            let rest = String::from_utf8_lossy(&self.s[self.i.min(self.s.len())..]).into_owned();
-            format!("{}: syntax error: operand expected (error token is \"{rest}\")", self.src.trim())
-        }
-        fn atom(&mut self) -> Result<i64, String> {
-            self.ws();
-            self.depth += 1;
-            if self.depth > 64 {
-                return Err(self.err());
-            }
-            let r = match self.s.get(self.i) {
-                Some(b'(') => {
-                    self.i += 1;
-                    let v = self.cmp()?;
-                    self.ws();
-                    if self.s.get(self.i) != Some(&b')') {
-                        return Err(self.err());
-                    }
-                    self.i += 1;
-                    Ok(v)
-                }
-                Some(b'-') => {
-                    self.i += 1;
-                    Ok(self.atom()?.wrapping_neg())
-                }
-                Some(b'+') => {
-                    self.i += 1;
-                    self.atom()
-                }
-                Some(b'!') => {
-                    self.i += 1;
-                    Ok(i64::from(self.atom()? == 0))
-                }
-                Some(c) if c.is_ascii_digit() => {
-                    let st = self.i;
-                    while self.s.get(self.i).is_some_and(u8::is_ascii_alphanumeric) {
-                        self.i += 1;
-                    }
-                    let t = std::str::from_utf8(&self.s[st..self.i]).unwrap_or("0");
-                    let v = if let Some(h) = t.strip_prefix("0x") {
-                        i64::from_str_radix(h, 16)
-                    } else if t.len() > 1 && t.starts_with('0') {
-                        i64::from_str_radix(&t[1..], 8)
-                    } else {
-                        t.parse()
-                    };
-                    v.map_err(|_| format!("{t}: value too great for base (error token is \"{t}\")"))
-                }
-                Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
-                    let st = self.i;
-                    while self.s.get(self.i).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_') {
-                        self.i += 1;
-                    }
-                    let name = std::str::from_utf8(&self.s[st..self.i]).unwrap_or("");
-                    Ok(self.sh.var(name).and_then(|v| v.trim().parse().ok()).unwrap_or(0))
-                }
-                _ => Err(self.err()),
-            };
-            self.depth -= 1;
-            r
-        }
-        fn term(&mut self) -> Result<i64, String> {
-            let mut v = self.atom()?;
-            loop {
-                self.ws();
-                let op = match self.s.get(self.i) {
-                    Some(c @ (b'*' | b'/' | b'%')) => *c,
-                    _ => return Ok(v),
-                };
-                self.i += 1;
-                let r = self.atom()?;
-                v = match op {
-                    b'*' => v.wrapping_mul(r),
-                    _ if r == 0 => return Err(format!("{}: division by 0 (error token is \"{}\")", self.src.trim(), r)),
-                    b'/' => v.wrapping_div(r),
-                    _ => v.wrapping_rem(r),
-                };
-            }
-        }
-        fn sum(&mut self) -> Result<i64, String> {
-            let mut v = self.term()?;
-            loop {
-                self.ws();
-                match self.s.get(self.i) {
-                    Some(b'+') => {
-                        self.i += 1;
-                        v = v.wrapping_add(self.term()?);
-                    }
-                    Some(b'-') => {
-                        self.i += 1;
-                        v = v.wrapping_sub(self.term()?);
-                    }
-                    _ => return Ok(v),
-                }
-            }
-        }
-        fn cmp(&mut self) -> Result<i64, String> {
-            let v = self.sum()?;
-            self.ws();
-            let rest = &self.s[self.i.min(self.s.len())..];
-            for (op, f) in [
-                ("==", (|a, b| a == b) as fn(i64, i64) -> bool),
-                ("!=", |a, b| a != b),
-                ("<=", |a, b| a <= b),
-                (">=", |a, b| a >= b),
-                ("<", |a, b| a < b),
-                (">", |a, b| a > b),
-            ] {
-                if rest.starts_with(op.as_bytes()) {
-                    self.i += op.len();
-                    let r = self.sum()?;
-                    return Ok(i64::from(f(v, r)));
-                }
-            }
-            Ok(v)
-        }
-    }
-    let mut p = P { s: src.as_bytes(), i: 0, sh, src, depth: 0 };
-    if src.trim().is_empty() {
-        return Ok(0);
-    }
-    let v = p.cmp()?;
-    p.ws();
-    if p.i < p.s.len() {
-        return Err(p.err());
-    }
-    Ok(v)
 }
 
 #[cfg(test)]

@@ -172,18 +172,55 @@ pub fn build(host: &Host, cfg: &HostConfig) -> Tree {
     let f = |s: &str, m: u32| Node::file(s.as_bytes().to_vec(), m, 0, 0, inst);
 
     for p in [
-        "/", "/boot", "/dev", "/etc", "/home", "/media", "/mnt", "/opt", "/srv", "/usr",
-        "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64", "/usr/lib/openssh", "/usr/local",
-        "/usr/local/bin", "/usr/share", "/var", "/var/lib", "/var/cache", "/var/backups",
-        "/var/spool", "/var/spool/cron", "/var/www", "/var/www/html", "/etc/ssh", "/etc/apt",
-        "/etc/cron.d", "/etc/cron.daily", "/etc/default", "/etc/init.d", "/etc/systemd",
-        "/etc/skel", "/etc/alternatives", "/boot/grub", "/var/mail", "/var/opt", "/run/sshd", "/usr/games",
+        "/",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/home",
+        "/media",
+        "/mnt",
+        "/opt",
+        "/srv",
+        "/usr",
+        "/usr/bin",
+        "/usr/sbin",
+        "/usr/lib",
+        "/usr/lib64",
+        "/usr/lib/openssh",
+        "/usr/local",
+        "/usr/local/bin",
+        "/usr/share",
+        "/var",
+        "/var/lib",
+        "/var/cache",
+        "/var/backups",
+        "/var/spool",
+        "/var/spool/cron",
+        "/var/www",
+        "/var/www/html",
+        "/etc/ssh",
+        "/etc/apt",
+        "/etc/cron.d",
+        "/etc/cron.daily",
+        "/etc/default",
+        "/etc/init.d",
+        "/etc/systemd",
+        "/etc/skel",
+        "/etc/alternatives",
+        "/boot/grub",
+        "/var/mail",
+        "/var/opt",
+        "/run/sshd",
+        "/usr/games",
     ] {
         t.insert(p, d(0o755));
     }
     t.insert("/lost+found", d(0o700));
     t.insert("/run", Node::dir(0o755, 0, 0, boot));
-    t.insert("/tmp", Node::dir(0o1777, 0, 0, boot + rng.gen_range(60..3600)));
+    t.insert(
+        "/tmp",
+        Node::dir(0o1777, 0, 0, boot + rng.gen_range(60..3600)),
+    );
     t.insert("/var/tmp", Node::dir(0o1777, 0, 0, boot));
     t.insert("/var/log", Node::dir(0o755, 0, 0, boot));
     t.insert("/root", Node::dir(0o700, 0, 0, host.last_login.0));
@@ -217,7 +254,10 @@ pub fn build(host: &Host, cfg: &HostConfig) -> Tree {
     for (name, size) in USR_SBIN {
         t.insert(&format!("/usr/sbin/{name}"), exe(*size, inst));
     }
-    t.insert("/usr/bin/which.debianutils", f("#! /bin/sh\nset -ef\n", 0o755));
+    t.insert(
+        "/usr/bin/which.debianutils",
+        f("#! /bin/sh\nset -ef\n", 0o755),
+    );
     t.insert("/usr/lib/openssh/sftp-server", exe(138_904, inst));
     for dev in ["null", "zero", "random", "urandom", "tty", "full"] {
         t.insert(
@@ -235,9 +275,21 @@ pub fn build(host: &Host, cfg: &HostConfig) -> Tree {
 
     // /boot: the kernel the host runs.
     let k = host.kernel;
-    t.insert(&format!("/boot/vmlinuz-{k}"), Node::file(Vec::new(), 0o644, 0, 0, inst));
-    t.insert(&format!("/boot/initrd.img-{k}"), Node::file(Vec::new(), 0o644, 0, 0, inst));
-    t.insert(&format!("/boot/config-{k}"), f("#\n# Automatically generated file; DO NOT EDIT.\n#\n", 0o644));
+    t.insert(
+        &format!("/boot/vmlinuz-{k}"),
+        Node::file(Vec::new(), 0o644, 0, 0, inst),
+    );
+    t.insert(
+        &format!("/boot/initrd.img-{k}"),
+        Node::file(Vec::new(), 0o644, 0, 0, inst),
+    );
+    t.insert(
+        &format!("/boot/config-{k}"),
+        f(
+            "#\n# Automatically generated file; DO NOT EDIT.\n#\n",
+            0o644,
+        ),
+    );
 
     // /etc.
     t.insert("/etc/hostname", f(&format!("{}\n", host.hostname), 0o644));
@@ -254,7 +306,12 @@ pub fn build(host: &Host, cfg: &HostConfig) -> Tree {
     let passwd: String = host
         .users
         .iter()
-        .map(|u| format!("{}:x:{}:{}:{}:{}:{}\n", u.name, u.uid, u.gid, u.gecos, u.home, u.shell))
+        .map(|u| {
+            format!(
+                "{}:x:{}:{}:{}:{}:{}\n",
+                u.name, u.uid, u.gid, u.gecos, u.home, u.shell
+            )
+        })
         .collect();
     t.insert("/etc/passwd", f(&passwd, 0o644));
     let group: String = host
@@ -269,14 +326,21 @@ pub fn build(host: &Host, cfg: &HostConfig) -> Tree {
         .iter()
         .map(|u| {
             let hash = if u.uid == 0 || u.uid >= 1000 && u.uid < 65534 {
-                format!("$y$j9T${}${}", seed.hex(&format!("shadow.salt.{}", u.name), 22), seed.hex(&format!("shadow.hash.{}", u.name), 43))
+                format!(
+                    "$y$j9T${}${}",
+                    seed.hex(&format!("shadow.salt.{}", u.name), 22),
+                    seed.hex(&format!("shadow.hash.{}", u.name), 43)
+                )
             } else {
                 "*".to_owned()
             };
             format!("{}:{hash}:{days}:0:99999:7:::\n", u.name)
         })
         .collect();
-    t.insert("/etc/shadow", Node::file(shadow.into_bytes(), 0o640, 0, 42, inst));
+    t.insert(
+        "/etc/shadow",
+        Node::file(shadow.into_bytes(), 0o640, 0, 42, inst),
+    );
     t.insert("/usr/lib/os-release", f(host.release.os_release, 0o644));
     if let Some(v) = host.release.debian_version {
         t.insert("/etc/debian_version", f(v, 0o644));
@@ -286,8 +350,17 @@ pub fn build(host: &Host, cfg: &HostConfig) -> Tree {
     t.insert("/etc/motd", f(motd_file(host.release.flavour), 0o644));
     t.insert("/etc/timezone", f("Etc/UTC\n", 0o644));
     t.insert("/etc/shells", f("# /etc/shells: valid login shells\n/bin/sh\n/usr/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/rbash\n/usr/bin/rbash\n/bin/dash\n/usr/bin/dash\n", 0o644));
-    t.insert("/etc/machine-id", f(&format!("{}\n", seed.hex("host.machine_id", 32)), 0o444));
-    let ns = ["1.1.1.1", "8.8.8.8", "9.9.9.9", "10.0.0.2", "169.254.169.254"];
+    t.insert(
+        "/etc/machine-id",
+        f(&format!("{}\n", seed.hex("host.machine_id", 32)), 0o444),
+    );
+    let ns = [
+        "1.1.1.1",
+        "8.8.8.8",
+        "9.9.9.9",
+        "10.0.0.2",
+        "169.254.169.254",
+    ];
     let ns = ns.choose(&mut rng).copied().unwrap_or("1.1.1.1");
     t.insert("/etc/resolv.conf", f(&format!("nameserver {ns}\n"), 0o644));
     t.insert(
@@ -302,15 +375,33 @@ pub fn build(host: &Host, cfg: &HostConfig) -> Tree {
     );
     t.insert("/etc/crontab", f("# /etc/crontab: system-wide crontab\nSHELL=/bin/sh\nPATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin\n\n# Example of job definition:\n# .---------------- minute (0 - 59)\n# |  .------------- hour (0 - 23)\n# |  |  .---------- day of month (1 - 31)\n# |  |  |  .------- month (1 - 12) OR jan,feb,mar,apr ...\n# |  |  |  |  .---- day of week (0 - 6) (Sunday=0 or 7) OR sun,mon,tue,wed,thu,fri,sat\n# |  |  |  |  |\n# *  *  *  *  * user-name command to be executed\n17 *\t* * *\troot    cd / && run-parts --report /etc/cron.hourly\n25 6\t* * *\troot\ttest -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.daily; }\n47 6\t* * 7\troot\ttest -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.weekly; }\n52 6\t1 * *\troot\ttest -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.monthly; }\n#\n", 0o644));
     t.insert("/etc/ssh/sshd_config", f("\n# This is the sshd server system-wide configuration file.  See\n# sshd_config(5) for more information.\n\nInclude /etc/ssh/sshd_config.d/*.conf\n\n#Port 22\n#PermitRootLogin prohibit-password\n#MaxAuthTries 6\n\nKbdInteractiveAuthentication no\n\nUsePAM yes\n\nX11Forwarding yes\nPrintMotd no\n\nAcceptEnv LANG LC_*\n\nSubsystem\tsftp\t/usr/lib/openssh/sftp-server\nPermitRootLogin yes\n", 0o644));
-    t.insert("/etc/ssh/ssh_config", f("Host *\n    SendEnv LANG LC_*\n    HashKnownHosts yes\n    GSSAPIAuthentication yes\n", 0o644));
+    t.insert(
+        "/etc/ssh/ssh_config",
+        f(
+            "Host *\n    SendEnv LANG LC_*\n    HashKnownHosts yes\n    GSSAPIAuthentication yes\n",
+            0o644,
+        ),
+    );
     for (name, line) in &cfg.ssh_host_keys {
         t.insert(&format!("/etc/ssh/{name}"), f(line, 0o644));
         let private = name.trim_end_matches(".pub");
-        t.insert(&format!("/etc/ssh/{private}"), Node::file(Vec::new(), 0o600, 0, 0, inst));
+        t.insert(
+            &format!("/etc/ssh/{private}"),
+            Node::file(Vec::new(), 0o600, 0, 0, inst),
+        );
     }
     t.insert("/etc/profile", f("# /etc/profile: system-wide .profile file for the Bourne shell (sh(1))\n# and Bourne compatible shells (bash(1), ksh(1), ash(1), ...).\n\nif [ \"$(id -u)\" -eq 0 ]; then\n  PATH=\"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"\nelse\n  PATH=\"/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games\"\nfi\nexport PATH\n", 0o644));
     t.insert("/etc/apt/sources.list", f(sources(host), 0o644));
-    t.insert("/etc/sudoers", Node::file(b"Defaults\tenv_reset\nroot\tALL=(ALL:ALL) ALL\n%sudo\tALL=(ALL:ALL) ALL\n".to_vec(), 0o440, 0, 0, inst));
+    t.insert(
+        "/etc/sudoers",
+        Node::file(
+            b"Defaults\tenv_reset\nroot\tALL=(ALL:ALL) ALL\n%sudo\tALL=(ALL:ALL) ALL\n".to_vec(),
+            0o440,
+            0,
+            0,
+            inst,
+        ),
+    );
 
     // Homes.
     let bashrc_root = "# ~/.bashrc: executed by bash(1) for non-login shells.\n\n# Note: PS1 and umask are already set in /etc/profile. You should not\n# need this unless you want different defaults for root.\n# PS1='${debian_chroot:+($debian_chroot)}\\h:\\w\\$ '\n# umask 022\n";
@@ -321,16 +412,31 @@ pub fn build(host: &Host, cfg: &HostConfig) -> Tree {
     hist.shuffle(&mut seed.rng("host.history"));
     hist.truncate(rng.gen_range(6..14));
     let hist: String = hist.iter().map(|l| format!("{l}\n")).collect();
-    t.insert("/root/.bash_history", Node::file(hist.into_bytes(), 0o600, 0, 0, host.last_login.0 + 600));
+    t.insert(
+        "/root/.bash_history",
+        Node::file(hist.into_bytes(), 0o600, 0, 0, host.last_login.0 + 600),
+    );
     for u in host.users.iter().filter(|u| u.uid >= 1000 && u.uid < 65534) {
         let home = &u.home;
         t.insert(home, Node::dir(0o755, u.uid, u.gid, inst + 60));
         for (name, body) in [
-            (".bashrc", "# ~/.bashrc: executed by bash(1) for non-login shells.\n# see /usr/share/doc/bash/examples/startup-files (in the package bash-doc)\n# for examples\n"),
-            (".profile", "# ~/.profile: executed by the command interpreter for login shells.\n"),
-            (".bash_logout", "# ~/.bash_logout: executed by bash(1) when login shell exits.\n"),
+            (
+                ".bashrc",
+                "# ~/.bashrc: executed by bash(1) for non-login shells.\n# see /usr/share/doc/bash/examples/startup-files (in the package bash-doc)\n# for examples\n",
+            ),
+            (
+                ".profile",
+                "# ~/.profile: executed by the command interpreter for login shells.\n",
+            ),
+            (
+                ".bash_logout",
+                "# ~/.bash_logout: executed by bash(1) when login shell exits.\n",
+            ),
         ] {
-            t.insert(&format!("{home}/{name}"), Node::file(body.as_bytes().to_vec(), 0o644, u.uid, u.gid, inst + 60));
+            t.insert(
+                &format!("{home}/{name}"),
+                Node::file(body.as_bytes().to_vec(), 0o644, u.uid, u.gid, inst + 60),
+            );
         }
     }
 
@@ -348,33 +454,87 @@ pub fn build(host: &Host, cfg: &HostConfig) -> Tree {
     t.insert("/proc/self", link("1", boot));
     t.insert("/proc/1", Node::dir(0o555, 0, 0, boot));
     t.insert("/proc/1/mounts", live(Live::Mounts));
-    for p in ["/proc/sys", "/proc/sys/kernel", "/sys/class", "/sys/kernel", "/sys/devices", "/sys/fs", "/sys/block"] {
+    for p in [
+        "/proc/sys",
+        "/proc/sys/kernel",
+        "/sys/class",
+        "/sys/kernel",
+        "/sys/devices",
+        "/sys/fs",
+        "/sys/block",
+    ] {
         t.insert(p, Node::dir(0o555, 0, 0, boot));
     }
-    t.insert("/proc/sys/kernel/hostname", Node::file(format!("{}\n", host.hostname).into_bytes(), 0o644, 0, 0, boot));
-    t.insert("/proc/sys/kernel/pid_max", Node::file(b"4194304\n".to_vec(), 0o644, 0, 0, boot));
-    t.insert("/proc/sys/kernel/osrelease", Node::file(format!("{k}\n").into_bytes(), 0o444, 0, 0, boot));
+    t.insert(
+        "/proc/sys/kernel/hostname",
+        Node::file(
+            format!("{}\n", host.hostname).into_bytes(),
+            0o644,
+            0,
+            0,
+            boot,
+        ),
+    );
+    t.insert(
+        "/proc/sys/kernel/pid_max",
+        Node::file(b"4194304\n".to_vec(), 0o644, 0, 0, boot),
+    );
+    t.insert(
+        "/proc/sys/kernel/osrelease",
+        Node::file(format!("{k}\n").into_bytes(), 0o444, 0, 0, boot),
+    );
 
     // /var.
-    t.insert("/var/log/syslog", Node::file(Vec::new(), 0o640, 0, 4, boot + 30));
-    t.insert("/var/log/auth.log", Node::file(Vec::new(), 0o640, 0, 4, host.last_login.0));
-    t.insert("/var/log/dpkg.log", Node::file(Vec::new(), 0o644, 0, 0, inst + 86_400));
-    t.insert("/var/log/wtmp", Node::file(Vec::new(), 0o664, 0, 43, host.last_login.0));
-    t.insert("/var/www/html/index.html", f("<html><body><h1>It works!</h1></body></html>\n", 0o644));
+    t.insert(
+        "/var/log/syslog",
+        Node::file(Vec::new(), 0o640, 0, 4, boot + 30),
+    );
+    t.insert(
+        "/var/log/auth.log",
+        Node::file(Vec::new(), 0o640, 0, 4, host.last_login.0),
+    );
+    t.insert(
+        "/var/log/dpkg.log",
+        Node::file(Vec::new(), 0o644, 0, 0, inst + 86_400),
+    );
+    t.insert(
+        "/var/log/wtmp",
+        Node::file(Vec::new(), 0o664, 0, 43, host.last_login.0),
+    );
+    t.insert(
+        "/var/www/html/index.html",
+        f("<html><body><h1>It works!</h1></body></html>\n", 0o644),
+    );
     t.insert("/var/spool/cron/crontabs", Node::dir(0o1730, 0, 0, inst));
     t
 }
 
 fn uuid(hex: &str) -> String {
     let h = |a: usize, b: usize| hex.get(a..b).unwrap_or("0");
-    format!("{}-{}-{}-{}-{}", h(0, 8), h(8, 12), h(12, 16), h(16, 20), h(20, 32))
+    format!(
+        "{}-{}-{}-{}-{}",
+        h(0, 8),
+        h(8, 12),
+        h(12, 16),
+        h(16, 20),
+        h(20, 32)
+    )
 }
 
 fn sources(host: &Host) -> &'static str {
-    match (host.release.flavour, host.release.os_release.contains("bullseye")) {
-        (Flavour::Debian, false) => "deb http://deb.debian.org/debian bookworm main\ndeb http://deb.debian.org/debian-security/ bookworm-security main\ndeb http://deb.debian.org/debian bookworm-updates main\n",
-        (Flavour::Debian, true) => "deb http://deb.debian.org/debian bullseye main\ndeb http://security.debian.org/debian-security bullseye-security main\ndeb http://deb.debian.org/debian bullseye-updates main\n",
-        (Flavour::Ubuntu, _) => "# See http://help.ubuntu.com/community/UpgradeNotes for how to upgrade to\n# newer versions of the distribution.\ndeb http://archive.ubuntu.com/ubuntu/ jammy main restricted\ndeb http://archive.ubuntu.com/ubuntu/ jammy-updates main restricted\ndeb http://security.ubuntu.com/ubuntu/ jammy-security main restricted\n",
+    match (
+        host.release.flavour,
+        host.release.os_release.contains("bullseye"),
+    ) {
+        (Flavour::Debian, false) => {
+            "deb http://deb.debian.org/debian bookworm main\ndeb http://deb.debian.org/debian-security/ bookworm-security main\ndeb http://deb.debian.org/debian bookworm-updates main\n"
+        }
+        (Flavour::Debian, true) => {
+            "deb http://deb.debian.org/debian bullseye main\ndeb http://security.debian.org/debian-security bullseye-security main\ndeb http://deb.debian.org/debian bullseye-updates main\n"
+        }
+        (Flavour::Ubuntu, _) => {
+            "# See http://help.ubuntu.com/community/UpgradeNotes for how to upgrade to\n# newer versions of the distribution.\ndeb http://archive.ubuntu.com/ubuntu/ jammy main restricted\ndeb http://archive.ubuntu.com/ubuntu/ jammy-updates main restricted\ndeb http://security.ubuntu.com/ubuntu/ jammy-security main restricted\n"
+        }
         _ => "",
     }
 }
@@ -383,7 +543,9 @@ fn sources(host: &Host) -> &'static str {
 fn motd_file(flavour: Flavour) -> &'static str {
     match flavour {
         Flavour::Debian => DEBIAN_MOTD,
-        Flavour::Alpine => "Welcome to Alpine!\n\nThe Alpine Wiki contains a large amount of how-to guides and general\ninformation about administrating Alpine systems.\nSee <https://wiki.alpinelinux.org/>.\n\nYou can setup the system with the command: setup-alpine\n\nYou may change this message by editing /etc/motd.\n\n",
+        Flavour::Alpine => {
+            "Welcome to Alpine!\n\nThe Alpine Wiki contains a large amount of how-to guides and general\ninformation about administrating Alpine systems.\nSee <https://wiki.alpinelinux.org/>.\n\nYou can setup the system with the command: setup-alpine\n\nYou may change this message by editing /etc/motd.\n\n"
+        }
         _ => "",
     }
 }

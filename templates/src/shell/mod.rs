@@ -18,13 +18,16 @@
 //! or interactive programs (`vi`, `top` print a one-shot screen or nothing);
 //! unknown executables present in the tree run silently.
 
+mod arith;
 pub mod commands;
 pub mod distro;
 mod exec;
 mod expand;
 pub mod fsgen;
+pub mod hardware;
 pub mod host;
 pub mod parse;
+pub mod population;
 pub mod terminal;
 pub mod vfs;
 
@@ -159,12 +162,19 @@ impl Shell {
         let gids: Vec<u32> = host.groups_of(&user).iter().map(|g| g.gid).collect();
         let cred = Cred {
             uid: user.uid,
-            gids: if gids.is_empty() { vec![user.gid] } else { gids },
+            gids: if gids.is_empty() {
+                vec![user.gid]
+            } else {
+                gids
+            },
         };
         // Session pids are fresh per connection, like a busy server's.
         let mut rng = rand::rngs::OsRng;
         let pid = host.next_pid + rng.gen_range(0..40_000);
-        let tty = opts.tty.clone().unwrap_or_else(|| format!("pts/{}", rng.gen_range(0..3)));
+        let tty = opts
+            .tty
+            .clone()
+            .unwrap_or_else(|| format!("pts/{}", rng.gen_range(0..3)));
         let mut vfs = Vfs::new(Arc::clone(&host.tree));
         let cwd = if vfs.stat("/", &user.home, true).is_ok() {
             user.home.clone()
@@ -179,7 +189,16 @@ impl Shell {
             _ => Vec::new(),
         };
         // The session's own history file is not written back.
-        vfs.touch("/", "/var/log/wtmp", &Cred { uid: 0, gids: vec![0] }, now()).ok();
+        vfs.touch(
+            "/",
+            "/var/log/wtmp",
+            &Cred {
+                uid: 0,
+                gids: vec![0],
+            },
+            now(),
+        )
+        .ok();
         let mut sh = Shell {
             host,
             vfs,
@@ -218,7 +237,13 @@ impl Shell {
         let peer = self.opts.peer;
         let local = self.opts.local;
         let mut set = |k: &str, v: String| {
-            self.vars.insert(k.to_owned(), Var { value: v, exported: true });
+            self.vars.insert(
+                k.to_owned(),
+                Var {
+                    value: v,
+                    exported: true,
+                },
+            );
         };
         set("HOME", u.home.clone());
         set("USER", u.name.clone());
@@ -231,10 +256,19 @@ impl Shell {
         set("MAIL", format!("/var/mail/{}", u.name));
         match self.opts.entry {
             Entry::SshLogin | Entry::Exec => {
-                set("SSH_CLIENT", format!("{} {} {}", peer.ip(), peer.port(), local.port()));
+                set(
+                    "SSH_CLIENT",
+                    format!("{} {} {}", peer.ip(), peer.port(), local.port()),
+                );
                 set(
                     "SSH_CONNECTION",
-                    format!("{} {} {} {}", peer.ip(), peer.port(), local.ip(), local.port()),
+                    format!(
+                        "{} {} {} {}",
+                        peer.ip(),
+                        peer.port(),
+                        local.ip(),
+                        local.port()
+                    ),
                 );
             }
             Entry::TelnetLogin => {}
@@ -326,7 +360,11 @@ impl Shell {
 
     /// `-bash: ` for the login shell, `bash: ` for `bash -c`.
     pub(crate) fn err_prefix(&self) -> &'static str {
-        if self.interactive() { "-bash: " } else { "bash: " }
+        if self.interactive() {
+            "-bash: "
+        } else {
+            "bash: "
+        }
     }
 
     fn display_cwd(&self) -> String {
@@ -350,8 +388,16 @@ impl Shell {
                 "\x1b]0;{u}@{h}: {w}\x07\x1b[01;32m{u}@{h}\x1b[00m:\x1b[01;34m{w}\x1b[00m{sigil} "
             ),
             Flavour::Redhat => {
-                let base = if w == "~" { "~".to_owned() } else { w.rsplit('/').next().unwrap_or("/").to_owned() };
-                let base = if base.is_empty() { "/".to_owned() } else { base };
+                let base = if w == "~" {
+                    "~".to_owned()
+                } else {
+                    w.rsplit('/').next().unwrap_or("/").to_owned()
+                };
+                let base = if base.is_empty() {
+                    "/".to_owned()
+                } else {
+                    base
+                };
                 format!("[{u}@{h} {base}]{sigil} ")
             }
             Flavour::Alpine => format!("{h}:{w}{sigil} "),
@@ -388,7 +434,7 @@ impl Shell {
     /// Login banner (motd, last login) and the first prompt.
     pub fn start(&mut self) -> Vec<Out> {
         if self.interactive() {
-            let banner = commands::info::login_banner(self);
+            let banner = commands::procfs::login_banner(self);
             self.queue.push(Out::Stdout(banner.into_bytes()));
             self.push_prompt(false);
         }
@@ -446,7 +492,9 @@ impl Shell {
             KeyEvent::Interrupt => {
                 self.continuation.clear();
                 if self.paste_on() {
-                    self.queue.push(Out::Stdout(b"\x1b[?2004l\r\x1b[?2004h\x1b[?2004l\r".to_vec()));
+                    self.queue.push(Out::Stdout(
+                        b"\x1b[?2004l\r\x1b[?2004h\x1b[?2004l\r".to_vec(),
+                    ));
                 }
                 self.queue.push(Out::Stdout(b"\r\n".to_vec()));
                 self.status = 130;
@@ -459,7 +507,8 @@ impl Shell {
             }
             KeyEvent::Clear => {
                 let line = self.editor.current();
-                self.queue.push(Out::Stdout(b"\x1b[H\x1b[2J\x1b[3J".to_vec()));
+                self.queue
+                    .push(Out::Stdout(b"\x1b[H\x1b[2J\x1b[3J".to_vec()));
                 self.push_prompt(!self.continuation.is_empty());
                 self.queue.push(Out::Stdout(line.into_bytes()));
             }
@@ -528,8 +577,11 @@ impl Shell {
                             None
                         };
                         match quote {
-                            Some(q) => format!("bash: -c: line 1: unexpected EOF while looking for matching `{q}'\n"),
-                            None => "bash: -c: line 2: syntax error: unexpected end of file\n".to_owned(),
+                            Some(q) => format!(
+                                "bash: -c: line 1: unexpected EOF while looking for matching `{q}'\n"
+                            ),
+                            None => "bash: -c: line 2: syntax error: unexpected end of file\n"
+                                .to_owned(),
                         }
                     }
                     (_, false) => format!("bash: -c: line 1: {e}\nbash: -c: line 1: `{line}'\n"),

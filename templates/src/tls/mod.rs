@@ -52,7 +52,9 @@ pub fn identity_from_config(
     default_cn: &str,
     alpn: &[&[u8]],
 ) -> Result<TlsIdentity, SpecError> {
-    let cn = table.str("tls_cn")?.unwrap_or_else(|| default_cn.to_owned());
+    let cn = table
+        .str("tls_cn")?
+        .unwrap_or_else(|| default_cn.to_owned());
     if cn.is_empty()
         || cn.len() > 253
         || !cn

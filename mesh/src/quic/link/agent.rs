@@ -424,17 +424,18 @@ async fn serve(inner: &Arc<Inner>, conn: Connection) -> (String, Failure, bool) 
             inner.config.durable.clone(),
         ));
     }
-    tasks.spawn(rtt_loop(
-        conn.clone(),
-        inner.state.clone(),
-        inner.config.tuning.rtt_refresh,
-    ));
     if let Some(every) = inner.config.rotation_check {
         tasks.spawn(rotation_loop(inner.clone(), every));
     }
 
+    let health = health_loop(conn.clone(), inner.state.clone(), &inner.config.tuning);
+    tokio::pin!(health);
     let (reason, failure) = tokio::select! {
         e = conn.closed() => (describe_close(&e), classify(&e)),
+        why = &mut health => {
+            conn.close(close::REDIAL, why.as_bytes());
+            (why, Failure::Silent)
+        }
         Some(ended) = tasks.join_next() => {
             let why = ended.unwrap_or_else(|e| format!("link task failed: {e}"));
             conn.close(close::REDIAL, why.as_bytes());
@@ -498,15 +499,40 @@ async fn durable_loop(
     }
 }
 
-async fn rtt_loop(conn: Connection, state: watch::Sender<LinkState>, every: Duration) -> String {
+/// Refreshes the RTT and watches for a stalled path: the agent's keep-alives make the master
+/// acknowledge something at least every `keep_alive`, so no acknowledgement for
+/// `silence_redial` means nothing the agent sends gets through. QUIC alone would wait for its
+/// next retransmission, whose exponential backoff can leave a healed link idle for about as
+/// long as the partition lasted (the master's own packets arriving again do not help: they
+/// acknowledge nothing new); a fresh connection resumes within one dial instead.
+async fn health_loop(
+    conn: Connection,
+    state: watch::Sender<LinkState>,
+    tuning: &LinkTuning,
+) -> String {
+    let every =
+        (tuning.silence_redial / 4).clamp(Duration::from_millis(10), Duration::from_millis(250));
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut acks = conn.stats().frame_rx.acks;
+    let mut progressed = Instant::now();
+    let mut rtt_refreshed = Instant::now();
     loop {
         tick.tick().await;
-        if let Some(e) = conn.close_reason() {
-            return describe_close(&e);
+        let now = conn.stats().frame_rx.acks;
+        if now != acks {
+            acks = now;
+            progressed = Instant::now();
+        } else if progressed.elapsed() >= tuning.silence_redial {
+            return format!(
+                "the master acknowledged nothing for {:?}",
+                progressed.elapsed()
+            );
         }
-        refresh_rtt(&state, conn.rtt());
+        if rtt_refreshed.elapsed() >= tuning.rtt_refresh {
+            refresh_rtt(&state, conn.rtt());
+            rtt_refreshed = Instant::now();
+        }
     }
 }
 

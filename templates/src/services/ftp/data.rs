@@ -18,8 +18,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::SeedableRng as _;
 use rand::RngCore as _;
+use rand::SeedableRng as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -207,16 +207,26 @@ impl TokioPlane {
                     false
                 }
             }
-            Source::Generated { content, len, offset } => {
+            Source::Generated {
+                content,
+                len,
+                offset,
+            } => {
                 let mut ok = true;
                 let mut pos = 0u64;
                 let (magic, mut rng) = match &content {
-                    Content::Text(t) => (t.as_bytes().to_vec(), rand_chacha::ChaCha20Rng::from_seed([0; 32])),
-                    Content::Random { magic, key } => (magic.clone(), rand_chacha::ChaCha20Rng::from_seed(*key)),
+                    Content::Text(t) => (
+                        t.as_bytes().to_vec(),
+                        rand_chacha::ChaCha20Rng::from_seed([0; 32]),
+                    ),
+                    Content::Random { magic, key } => {
+                        (magic.clone(), rand_chacha::ChaCha20Rng::from_seed(*key))
+                    }
                 };
                 let mut chunk = vec![0u8; 64 * 1024];
                 while pos < len {
-                    let n = usize::try_from((len - pos).min(chunk.len() as u64)).unwrap_or(chunk.len());
+                    let n =
+                        usize::try_from((len - pos).min(chunk.len() as u64)).unwrap_or(chunk.len());
                     rng.fill_bytes(&mut chunk[..n]);
                     for (i, b) in chunk[..n].iter_mut().enumerate() {
                         if let Some(m) = usize::try_from(pos).ok().and_then(|p| magic.get(p + i)) {
@@ -228,7 +238,12 @@ impl TokioPlane {
                     if start >= n {
                         continue;
                     }
-                    match tokio::time::timeout(self.stall_timeout, stream.write_all(&chunk[start..n])).await {
+                    match tokio::time::timeout(
+                        self.stall_timeout,
+                        stream.write_all(&chunk[start..n]),
+                    )
+                    .await
+                    {
                         Ok(Ok(())) => sent += (n - start) as u64,
                         _ => {
                             ok = false;
@@ -316,7 +331,9 @@ pub struct InstantPlane {
 impl DataPlane for InstantPlane {
     fn run(&self, req: DataRequest) -> SideTask {
         let r = match (req, self.refuse) {
-            (DataRequest::Listen { .. }, _) => DataResult::Listening(40000, DataHandle(Box::new(()))),
+            (DataRequest::Listen { .. }, _) => {
+                DataResult::Listening(40000, DataHandle(Box::new(())))
+            }
             (DataRequest::Open(..), true) => DataResult::OpenFailed,
             (DataRequest::Open(..), false) => DataResult::Opened(DataHandle(Box::new(()))),
             (DataRequest::Send(_, Source::Bytes(b)), _) => DataResult::Sent(b.len() as u64),

@@ -54,7 +54,11 @@ pub enum Reply<'a> {
     /// 226 after a listing.
     ListDone,
     /// 150 before a download.
-    RetrStart { name: &'a str, size: u64, binary: bool },
+    RetrStart {
+        name: &'a str,
+        size: u64,
+        binary: bool,
+    },
     /// 150 before an upload.
     StorStart { name: &'a str },
     /// 226 after a file transfer.
@@ -137,7 +141,16 @@ impl Flavor {
             Flavor::Proftpd { .. } => {
                 matches!(
                     cmd,
-                    "USER" | "PASS" | "QUIT" | "FEAT" | "OPTS" | "HELP" | "SYST" | "NOOP" | "AUTH" | "LANG"
+                    "USER"
+                        | "PASS"
+                        | "QUIT"
+                        | "FEAT"
+                        | "OPTS"
+                        | "HELP"
+                        | "SYST"
+                        | "NOOP"
+                        | "AUTH"
+                        | "LANG"
                 )
             }
         }
@@ -171,9 +184,10 @@ impl Flavor {
     pub fn say(&self, reply: Reply<'_>) -> String {
         let vs = matches!(self, Flavor::Vsftpd { .. });
         let s = match reply {
-            Reply::NeedPassword { anonymous: true, .. } if !vs => {
-                "331 Anonymous login ok, send your complete email address as your password".to_owned()
-            }
+            Reply::NeedPassword {
+                anonymous: true, ..
+            } if !vs => "331 Anonymous login ok, send your complete email address as your password"
+                .to_owned(),
             Reply::NeedPassword { user, .. } => {
                 if vs {
                     "331 Please specify the password.".to_owned()
@@ -328,7 +342,9 @@ impl Flavor {
                 if vs {
                     format!("350 Restart position accepted ({offset}).")
                 } else {
-                    format!("350 Restarting at {offset}. Send STORE or RETRIEVE to initiate transfer")
+                    format!(
+                        "350 Restarting at {offset}. Send STORE or RETRIEVE to initiate transfer"
+                    )
                 }
             }
             Reply::Abor => {
@@ -378,7 +394,11 @@ impl Flavor {
         let links = if mode.starts_with('d') { 2 } else { 1 };
         match self {
             Flavor::Vsftpd { .. } => {
-                let (uid, gid) = if owner == "root" { ("0", "0") } else { ("1000", "1000") };
+                let (uid, gid) = if owner == "root" {
+                    ("0", "0")
+                } else {
+                    ("1000", "1000")
+                };
                 format!("{mode} {links:>4} {uid:<8} {gid:<8} {size:>8} {date} {name}\r\n")
             }
             Flavor::Proftpd { .. } => {

@@ -73,7 +73,8 @@ pub struct FakeFs {
 }
 
 fn date_parts(unix: i64) -> (i32, u8, u8) {
-    let t = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     (t.year(), u8::from(t.month()), t.day())
 }
 
@@ -197,7 +198,8 @@ pub fn ls_date(mtime: i64, now: i64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let t = time::OffsetDateTime::from_unix_timestamp(mtime).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t = time::OffsetDateTime::from_unix_timestamp(mtime)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let month = MONTHS[usize::from(u8::from(t.month())) - 1];
     if (now - mtime).abs() < 182 * 86_400 {
         format!("{month} {:2} {:02}:{:02}", t.day(), t.hour(), t.minute())
@@ -208,7 +210,8 @@ pub fn ls_date(mtime: i64, now: i64) -> String {
 
 /// `MDTM` timestamp.
 pub fn mdtm(mtime: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(mtime).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t = time::OffsetDateTime::from_unix_timestamp(mtime)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(
         "{:04}{:02}{:02}{:02}{:02}{:02}",
         t.year(),

@@ -85,7 +85,8 @@ pub struct FtpShared {
 impl FtpShared {
     /// Whether `user` logs in anonymously.
     pub fn is_anonymous(&self, user: &str) -> bool {
-        self.anonymous && (user.eq_ignore_ascii_case("anonymous") || user.eq_ignore_ascii_case("ftp"))
+        self.anonymous
+            && (user.eq_ignore_ascii_case("anonymous") || user.eq_ignore_ascii_case("ftp"))
     }
 
     /// Whether `user`/`pass` is a configured account.
@@ -118,7 +119,10 @@ impl FtpService {
             if product == "vsftpd" || product == "proftpd" {
                 SpecError::invalid(
                     t.key_path("version"),
-                    format!("{:?} is not a version number", version.clone().unwrap_or_default()),
+                    format!(
+                        "{:?} is not a version number",
+                        version.clone().unwrap_or_default()
+                    ),
                 )
             } else {
                 SpecError::invalid(
@@ -129,7 +133,12 @@ impl FtpService {
         })?;
         let anonymous = t.bool("anonymous")?.unwrap_or(true);
         let mut users = Vec::new();
-        for (i, pair) in t.str_list("users")?.unwrap_or_default().into_iter().enumerate() {
+        for (i, pair) in t
+            .str_list("users")?
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
             let (u, p) = pair.split_once(':').ok_or_else(|| {
                 SpecError::invalid(
                     format!("{}[{i}]", t.key_path("users")),
@@ -172,7 +181,11 @@ impl Service for FtpService {
     }
 
     fn open(&self, conn: &ConnInfo) -> Box<dyn Session> {
-        Box::new(FtpSession::new(Arc::clone(&self.shared), conn.local, conn.peer))
+        Box::new(FtpSession::new(
+            Arc::clone(&self.shared),
+            conn.local,
+            conn.peer,
+        ))
     }
 }
 

@@ -33,9 +33,18 @@ enum Phase {
 
 #[derive(Debug)]
 enum Transfer {
-    List { listing: Vec<u8> },
-    Retr { path: String, arg: String, source: Source, size: u64 },
-    Stor { path: String },
+    List {
+        listing: Vec<u8>,
+    },
+    Retr {
+        path: String,
+        arg: String,
+        source: Source,
+        size: u64,
+    },
+    Stor {
+        path: String,
+    },
 }
 
 #[derive(Debug)]
@@ -217,7 +226,10 @@ impl FtpSession {
             }
             "AUTH" | "PBSZ" | "PROT" => {
                 let logged_in = self.logged_in().is_some();
-                out.push(self.say(Reply::Auth { cmd: &cmd, logged_in }));
+                out.push(self.say(Reply::Auth {
+                    cmd: &cmd,
+                    logged_in,
+                }));
             }
             "PWD" | "XPWD" => {
                 let dir = self.cwd.clone();
@@ -277,11 +289,17 @@ impl FtpSession {
             }
             "PORT" | "EPRT" => {
                 let extended = cmd == "EPRT";
-                let addr = if extended { parse_eprt(&arg) } else { parse_port(&arg) };
+                let addr = if extended {
+                    parse_eprt(&arg)
+                } else {
+                    parse_port(&arg)
+                };
                 let peer = v4(self.peer.ip()).map_or(self.peer.ip(), IpAddr::V4);
                 match addr {
                     // Only the client itself, on an unprivileged port: no FTP bounce.
-                    Some(a) if v4(a.ip()).map_or(a.ip(), IpAddr::V4) == peer && a.port() >= 1024 => {
+                    Some(a)
+                        if v4(a.ip()).map_or(a.ip(), IpAddr::V4) == peer && a.port() >= 1024 =>
+                    {
                         self.data = Some(DataHow::Active(a));
                         out.push(self.say(Reply::PortOk { extended }));
                     }
@@ -336,7 +354,10 @@ impl FtpSession {
             "STAT" => out.push(Self::raw(self.stat())),
             // ProFTPD's mod_lang; vsftpd has no LANG.
             "LANG" if matches!(self.flavor(), Flavor::Proftpd { .. }) => {
-                if arg.is_empty() || arg.eq_ignore_ascii_case("en-US") || arg.eq_ignore_ascii_case("en") {
+                if arg.is_empty()
+                    || arg.eq_ignore_ascii_case("en-US")
+                    || arg.eq_ignore_ascii_case("en")
+                {
                     out.push(Self::raw("200 Using default language en-US\r\n"));
                 } else {
                     out.push(Self::raw(format!("504 Language {arg} not supported\r\n")));
@@ -369,7 +390,10 @@ impl FtpSession {
             return;
         }
         let anonymous = self.shared.is_anonymous(arg);
-        out.push(self.say(Reply::NeedPassword { user: arg, anonymous }));
+        out.push(self.say(Reply::NeedPassword {
+            user: arg,
+            anonymous,
+        }));
         self.phase = Phase::Login {
             user: Some(arg.to_owned()),
         };
@@ -389,14 +413,21 @@ impl FtpSession {
         };
         let anonymous = self.shared.is_anonymous(&user);
         let ok = anonymous || self.shared.accepts(&user, arg);
-        let outcome = if ok { Outcome::Success } else { Outcome::Failure };
+        let outcome = if ok {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        };
         out.push(Action::Emit(
             Draft::new(AUTH)
                 .credential(&user, "plaintext", arg.as_bytes(), outcome)
                 .field("anonymous", anonymous.to_string()),
         ));
         if ok {
-            out.push(self.say(Reply::LoggedIn { user: &user, anonymous }));
+            out.push(self.say(Reply::LoggedIn {
+                user: &user,
+                anonymous,
+            }));
             self.phase = Phase::Ready { user, anonymous };
             return;
         }
@@ -404,7 +435,9 @@ impl FtpSession {
         // vsftpd's delay_failed_login=1; ProFTPD's mod_delay varies a little.
         let pause = match self.flavor() {
             Flavor::Vsftpd { .. } => Duration::from_secs(1),
-            Flavor::Proftpd { .. } => Duration::from_millis(rand::thread_rng().gen_range(600..1400)),
+            Flavor::Proftpd { .. } => {
+                Duration::from_millis(rand::thread_rng().gen_range(600..1400))
+            }
         };
         out.push(Action::Pause(pause));
         out.push(self.say(Reply::LoginIncorrect));
@@ -433,7 +466,9 @@ impl FtpSession {
         };
         let offset = std::mem::take(&mut self.rest).min(e.size);
         let source = match &e.content {
-            Content::Text(t) => Source::Bytes(t.as_bytes()[usize::try_from(offset).unwrap_or(0).min(t.len())..].to_vec()),
+            Content::Text(t) => Source::Bytes(
+                t.as_bytes()[usize::try_from(offset).unwrap_or(0).min(t.len())..].to_vec(),
+            ),
             c => Source::Generated {
                 content: c.clone(),
                 len: e.size,
@@ -466,7 +501,9 @@ impl FtpSession {
             (Wait::Listen { extended }, DataResult::Listening(port, handle)) => {
                 self.data = Some(DataHow::Passive(handle));
                 if extended {
-                    out.push(Self::raw(format!("229 Entering Extended Passive Mode (|||{port}|)\r\n")));
+                    out.push(Self::raw(format!(
+                        "229 Entering Extended Passive Mode (|||{port}|)\r\n"
+                    )));
                 } else {
                     let ip = v4(self.local.ip()).unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
                     let o = ip.octets();
@@ -484,7 +521,9 @@ impl FtpSession {
             (Wait::Listen { .. }, _) => out.push(Self::raw("500 OOPS: vsf_sysutil_bind\r\n")),
             (Wait::Open(t), DataResult::Opened(conn)) => self.opened(t, conn, out),
             (Wait::Open(_), _) => out.push(self.say(Reply::DataFailed)),
-            (Wait::Run(Transfer::List { .. }), DataResult::Sent(_)) => out.push(self.say(Reply::ListDone)),
+            (Wait::Run(Transfer::List { .. }), DataResult::Sent(_)) => {
+                out.push(self.say(Reply::ListDone))
+            }
             (Wait::Run(Transfer::Retr { path, size, .. }), DataResult::Sent(n)) => {
                 out.push(Action::Emit(
                     Draft::new(FILE_DOWNLOAD)
@@ -540,12 +579,28 @@ impl FtpSession {
             Transfer::List { listing } => {
                 out.push(self.say(Reply::ListStart));
                 self.start_side(DataRequest::Send(conn, Source::Bytes(listing)));
-                self.wait = Wait::Run(Transfer::List { listing: Vec::new() });
+                self.wait = Wait::Run(Transfer::List {
+                    listing: Vec::new(),
+                });
             }
-            Transfer::Retr { path, arg, source, size } => {
-                out.push(self.say(Reply::RetrStart { name: &arg, size, binary: self.binary }));
+            Transfer::Retr {
+                path,
+                arg,
+                source,
+                size,
+            } => {
+                out.push(self.say(Reply::RetrStart {
+                    name: &arg,
+                    size,
+                    binary: self.binary,
+                }));
                 self.start_side(DataRequest::Send(conn, source.clone()));
-                self.wait = Wait::Run(Transfer::Retr { path, arg, source, size });
+                self.wait = Wait::Run(Transfer::Retr {
+                    path,
+                    arg,
+                    source,
+                    size,
+                });
             }
             Transfer::Stor { path } => {
                 let name = path.rsplit('/').next().unwrap_or("").to_owned();
@@ -561,7 +616,9 @@ impl FtpSession {
         while matches!(self.wait, Wait::Idle) && self.phase != Phase::Closed {
             let Some(nl) = self.buf.iter().position(|&b| b == b'\n') else {
                 if self.buf.len() > MAX_LINE {
-                    out.push(Action::Emit(Draft::new(PROTOCOL_ERROR).field("error", "command line too long")));
+                    out.push(Action::Emit(
+                        Draft::new(PROTOCOL_ERROR).field("error", "command line too long"),
+                    ));
                     out.push(self.say(Reply::LineTooLong));
                     self.close(out);
                 }
@@ -571,7 +628,9 @@ impl FtpSession {
             let text = String::from_utf8_lossy(&line);
             let text = text.trim_end_matches(['\r', '\n']);
             if text.len() > MAX_LINE {
-                out.push(Action::Emit(Draft::new(PROTOCOL_ERROR).field("error", "command line too long")));
+                out.push(Action::Emit(
+                    Draft::new(PROTOCOL_ERROR).field("error", "command line too long"),
+                ));
                 out.push(self.say(Reply::LineTooLong));
                 self.close(out);
                 return;
@@ -595,7 +654,10 @@ fn parse_port(arg: &str) -> Option<SocketAddr> {
         return None;
     }
     let ip = std::net::Ipv4Addr::new(n[0], n[1], n[2], n[3]);
-    Some(SocketAddr::new(IpAddr::V4(ip), u16::from(n[4]) << 8 | u16::from(n[5])))
+    Some(SocketAddr::new(
+        IpAddr::V4(ip),
+        u16::from(n[4]) << 8 | u16::from(n[5]),
+    ))
 }
 
 fn parse_eprt(arg: &str) -> Option<SocketAddr> {
@@ -615,7 +677,9 @@ fn parse_eprt(arg: &str) -> Option<SocketAddr> {
 
 impl Session for FtpSession {
     fn start(&mut self) -> Vec<Action> {
-        vec![Action::Send(self.flavor().banner(self.local.ip()).into_bytes())]
+        vec![Action::Send(
+            self.flavor().banner(self.local.ip()).into_bytes(),
+        )]
     }
 
     fn feed(&mut self, input: &[u8]) -> Vec<Action> {
@@ -626,7 +690,9 @@ impl Session for FtpSession {
         let mut out = Vec::new();
         if !matches!(self.wait, Wait::Idle) {
             if self.buf.len() > MAX_QUEUED {
-                out.push(Action::Emit(Draft::new(PROTOCOL_ERROR).field("error", "too much input during a transfer")));
+                out.push(Action::Emit(
+                    Draft::new(PROTOCOL_ERROR).field("error", "too much input during a transfer"),
+                ));
                 self.close(&mut out);
             }
             return out;

@@ -80,7 +80,12 @@ pub struct AppConfig {
 
 impl AppConfig {
     /// Seeded values for `app`.
-    pub fn new(app: FakeApp, persona: &Persona, response_code: u16, custom_body: Option<Vec<u8>>) -> Self {
+    pub fn new(
+        app: FakeApp,
+        persona: &Persona,
+        response_code: u16,
+        custom_body: Option<Vec<u8>>,
+    ) -> Self {
         let seed = persona.seed();
         let mut rng = seed.rng("http.app");
         // Package file dates: a few months to two years before 2025-06.
@@ -189,8 +194,22 @@ const GETLIKE: &[&str] = &["GET", "HEAD"];
 
 /// Methods Apache knows; others get 501 there.
 const KNOWN_METHODS: &[&str] = &[
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "PROPFIND",
-    "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK",
+    "GET",
+    "HEAD",
+    "POST",
+    "PUT",
+    "DELETE",
+    "CONNECT",
+    "OPTIONS",
+    "TRACE",
+    "PATCH",
+    "PROPFIND",
+    "PROPPATCH",
+    "MKCOL",
+    "COPY",
+    "MOVE",
+    "LOCK",
+    "UNLOCK",
 ];
 
 impl Site2<'_> {
@@ -200,7 +219,13 @@ impl Site2<'_> {
             Product::Nginx { .. } => "text/html",
             Product::Apache => "text/html; charset=iso-8859-1",
         };
-        let body = error_page(self.product, self.server, status, &ctx.head.method, &ctx.site);
+        let body = error_page(
+            self.product,
+            self.server,
+            status,
+            &ctx.head.method,
+            &ctx.site,
+        );
         let mut r = Reply::new(status, ct, body);
         r.error_page = true;
         r
@@ -221,13 +246,15 @@ impl Site2<'_> {
             Product::Nginx { .. } if !GETLIKE.contains(&m) => return self.error(405, ctx),
             Product::Apache if m == "OPTIONS" => {
                 let mut r = Reply::new(200, "text/html", Vec::new());
-                r.headers.push(("Allow".into(), "POST,OPTIONS,HEAD,GET".into()));
+                r.headers
+                    .push(("Allow".into(), "POST,OPTIONS,HEAD,GET".into()));
                 return r;
             }
             Product::Apache if !KNOWN_METHODS.contains(&m) => return self.error(501, ctx),
             Product::Apache if !matches!(m, "GET" | "HEAD" | "POST") => {
                 let mut r = self.error(405, ctx);
-                r.headers.push(("Allow".into(), "POST,OPTIONS,HEAD,GET".into()));
+                r.headers
+                    .push(("Allow".into(), "POST,OPTIONS,HEAD,GET".into()));
                 return r;
             }
             _ => {}
@@ -271,7 +298,11 @@ impl Site2<'_> {
             .head
             .header("Content-Type")
             .is_some_and(|v| v.starts_with(b"application/x-www-form-urlencoded"));
-        let form = if is_form { creds::parse_form(ctx.body) } else { Vec::new() };
+        let form = if is_form {
+            creds::parse_form(ctx.body)
+        } else {
+            Vec::new()
+        };
         let reply = match self.cfg.app {
             FakeApp::None => self.default_site(ctx, path),
             FakeApp::WordPress => self.wordpress(ctx, path, &form, &mut creds),
@@ -324,10 +355,14 @@ impl Site2<'_> {
         match path {
             "/" | "/index.php" => {
                 if ctx.head.method == "POST" || GETLIKE.contains(&ctx.head.method.as_str()) {
-                    let body = fill(pages::WP_HOME, &[("site", &site), ("base", base), ("ver", ver)]);
-                    return self
-                        .php_page(200, body)
-                        .header("Link", format!("<{base}/wp-json/>; rel=\"https://api.w.org/\""));
+                    let body = fill(
+                        pages::WP_HOME,
+                        &[("site", &site), ("base", base), ("ver", ver)],
+                    );
+                    return self.php_page(200, body).header(
+                        "Link",
+                        format!("<{base}/wp-json/>; rel=\"https://api.w.org/\""),
+                    );
                 }
                 self.error(405, ctx)
             }
@@ -335,25 +370,42 @@ impl Site2<'_> {
                 let mut error = String::new();
                 let mut user = String::new();
                 let mut invalid = "";
-                if ctx.head.method == "POST" {
-                    if let Some(c) = creds::form_credential(form) {
+                if ctx.head.method == "POST"
+                    && let Some(c) = creds::form_credential(form)
+                {
+                    {
                         user = c.principal.clone();
                         let shown = escape_html(&c.principal);
                         let lost = format!("{base}/wp-login.php?action=lostpassword");
                         error = if c.principal.is_empty() || c.secret.is_empty() {
-                            let mut e = String::from("<div id=\"login_error\" class=\"notice notice-error\">");
+                            let mut e = String::from(
+                                "<div id=\"login_error\" class=\"notice notice-error\">",
+                            );
                             if c.principal.is_empty() {
-                                e.push_str("<strong>Error:</strong> The username field is empty.<br />");
+                                e.push_str(
+                                    "<strong>Error:</strong> The username field is empty.<br />",
+                                );
                             }
                             if c.secret.is_empty() {
-                                e.push_str("<strong>Error:</strong> The password field is empty.<br />");
+                                e.push_str(
+                                    "<strong>Error:</strong> The password field is empty.<br />",
+                                );
                             }
                             e.push_str("</div>");
                             e
-                        } else if self.cfg.wp_users.iter().any(|u| u.eq_ignore_ascii_case(&c.principal)) {
-                            format!("<div id=\"login_error\" class=\"notice notice-error\"><p><strong>Error:</strong> The password you entered for the username <strong>{shown}</strong> is incorrect. <a href=\"{lost}\">Lost your password?</a></p></div>")
+                        } else if self
+                            .cfg
+                            .wp_users
+                            .iter()
+                            .any(|u| u.eq_ignore_ascii_case(&c.principal))
+                        {
+                            format!(
+                                "<div id=\"login_error\" class=\"notice notice-error\"><p><strong>Error:</strong> The password you entered for the username <strong>{shown}</strong> is incorrect. <a href=\"{lost}\">Lost your password?</a></p></div>"
+                            )
                         } else {
-                            format!("<div id=\"login_error\" class=\"notice notice-error\"><p><strong>Error:</strong> The username <strong>{shown}</strong> is not registered on this site. If you are unsure of your username, try your email address instead.</p></div>")
+                            format!(
+                                "<div id=\"login_error\" class=\"notice notice-error\"><p><strong>Error:</strong> The username <strong>{shown}</strong> is not registered on this site. If you are unsure of your username, try your email address instead.</p></div>"
+                            )
                         };
                         invalid = " aria-describedby=\"login_error\"";
                         creds.push(c);
@@ -372,8 +424,14 @@ impl Site2<'_> {
                 );
                 self.php_page(200, body)
                     .header("Expires", "Wed, 11 Jan 1984 05:00:00 GMT")
-                    .header("Cache-Control", "no-cache, must-revalidate, max-age=0, no-store, private")
-                    .header("Set-Cookie", "wordpress_test_cookie=WP%20Cookie%20check; path=/; HttpOnly")
+                    .header(
+                        "Cache-Control",
+                        "no-cache, must-revalidate, max-age=0, no-store, private",
+                    )
+                    .header(
+                        "Set-Cookie",
+                        "wordpress_test_cookie=WP%20Cookie%20check; path=/; HttpOnly",
+                    )
                     .header("X-Frame-Options", "SAMEORIGIN")
             }
             "/wp-admin" | "/wp-admin/" | "/wp-admin/index.php" => {
@@ -382,8 +440,12 @@ impl Site2<'_> {
                     url_encode(&format!("{base}/wp-admin/"))
                 );
                 let mut r = self.php_page(302, String::new());
-                r.headers.push(("Expires".into(), "Wed, 11 Jan 1984 05:00:00 GMT".into()));
-                r.headers.push(("Cache-Control".into(), "no-cache, must-revalidate, max-age=0, no-store, private".into()));
+                r.headers
+                    .push(("Expires".into(), "Wed, 11 Jan 1984 05:00:00 GMT".into()));
+                r.headers.push((
+                    "Cache-Control".into(),
+                    "no-cache, must-revalidate, max-age=0, no-store, private".into(),
+                ));
                 r.headers.push(("X-Redirect-By".into(), "WordPress".into()));
                 r.headers.push(("Location".into(), to));
                 r
@@ -400,9 +462,13 @@ impl Site2<'_> {
                 let fault = "<value><struct>\n  <member><name>faultCode</name><value><int>403</int></value></member>\n  <member><name>faultString</name><value><string>Incorrect username or password.</string></value></member>\n</struct></value>";
                 let body = if String::from_utf8_lossy(ctx.body).contains("system.multicall") {
                     let items: String = (0..n).map(|_| format!("  {fault}\n")).collect();
-                    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<methodResponse>\n  <params>\n    <param>\n      <value>\n      <array><data>\n{items}</data></array>\n      </value>\n    </param>\n  </params>\n</methodResponse>\n")
+                    format!(
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<methodResponse>\n  <params>\n    <param>\n      <value>\n      <array><data>\n{items}</data></array>\n      </value>\n    </param>\n  </params>\n</methodResponse>\n"
+                    )
                 } else {
-                    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<methodResponse>\n  <fault>\n    {fault}\n  </fault>\n</methodResponse>\n")
+                    format!(
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<methodResponse>\n  <fault>\n    {fault}\n  </fault>\n</methodResponse>\n"
+                    )
                 };
                 Reply::new(200, "text/xml; charset=UTF-8", body.into_bytes()).dynamic()
             }
@@ -446,7 +512,10 @@ impl Site2<'_> {
         let body = fill(
             pages::PMA_LOGIN,
             &[
-                ("ver", self.cfg.version.split("deb").next().unwrap_or("5.2.1")),
+                (
+                    "ver",
+                    self.cfg.version.split("deb").next().unwrap_or("5.2.1"),
+                ),
                 ("token", &token),
                 ("session", &session),
                 ("error", &error),
@@ -498,8 +567,12 @@ impl Site2<'_> {
                     u
                 });
                 let err = "<div class=\"error\">Invalid username or password.</div>";
-                Reply::new(200, "text/html", render(err, &user.unwrap_or_default()).into_bytes())
-                    .dynamic()
+                Reply::new(
+                    200,
+                    "text/html",
+                    render(err, &user.unwrap_or_default()).into_bytes(),
+                )
+                .dynamic()
             }
             _ => self.error(404, ctx),
         }
@@ -513,15 +586,27 @@ impl Site2<'_> {
             } else {
                 "Tomcat Manager Application"
             };
-            return Reply::new(401, "text/html;charset=utf-8", fill(pages::TOMCAT_401, &[("ver", ver)]).into_bytes())
-                .header("Cache-Control", "private")
-                .header("WWW-Authenticate", format!("Basic realm=\"{realm}\""))
-                .header("Content-Language", "en");
+            return Reply::new(
+                401,
+                "text/html;charset=utf-8",
+                fill(pages::TOMCAT_401, &[("ver", ver)]).into_bytes(),
+            )
+            .header("Cache-Control", "private")
+            .header("WWW-Authenticate", format!("Basic realm=\"{realm}\""))
+            .header("Content-Language", "en");
         }
         if path == "/" || path == "/index.jsp" {
-            let year = if ver.starts_with("10.1.2") { "2024" } else { "2023" };
-            return Reply::new(200, "text/html;charset=UTF-8", fill(pages::TOMCAT_HOME, &[("ver", ver), ("year", year)]).into_bytes())
-                .dynamic();
+            let year = if ver.starts_with("10.1.2") {
+                "2024"
+            } else {
+                "2023"
+            };
+            return Reply::new(
+                200,
+                "text/html;charset=UTF-8",
+                fill(pages::TOMCAT_HOME, &[("ver", ver), ("year", year)]).into_bytes(),
+            )
+            .dynamic();
         }
         self.error(404, ctx)
     }
@@ -536,7 +621,10 @@ impl Site2<'_> {
         let with_headers = |r: Reply| {
             r.header("X-Content-Type-Options", "nosniff")
                 .header("X-Jenkins", self.cfg.version.clone())
-                .header("X-Jenkins-Session", ctx.token.chars().take(8).collect::<String>())
+                .header(
+                    "X-Jenkins-Session",
+                    ctx.token.chars().take(8).collect::<String>(),
+                )
         };
         match path {
             "/login" => {
@@ -545,21 +633,28 @@ impl Site2<'_> {
                 } else {
                     ""
                 };
-                let body = fill(pages::JENKINS_LOGIN, &[("res", &self.cfg.res_hash), ("error", error)]);
-                with_headers(Reply::new(200, "text/html;charset=utf-8", body.into_bytes()).dynamic())
-                    .header("Cache-Control", "no-cache,no-store,must-revalidate")
+                let body = fill(
+                    pages::JENKINS_LOGIN,
+                    &[("res", &self.cfg.res_hash), ("error", error)],
+                );
+                with_headers(
+                    Reply::new(200, "text/html;charset=utf-8", body.into_bytes()).dynamic(),
+                )
+                .header("Cache-Control", "no-cache,no-store,must-revalidate")
             }
             "/j_spring_security_check" | "/j_acegi_security_check" if ctx.head.method == "POST" => {
                 if let Some(c) = creds::form_credential(form) {
                     creds.push(c);
                 }
                 let mut r = Reply::new(302, "text/html", Vec::new()).dynamic();
-                r.headers.push(("Location".into(), format!("{}/loginError", ctx.base)));
+                r.headers
+                    .push(("Location".into(), format!("{}/loginError", ctx.base)));
                 r
             }
             "/loginError" => {
                 let mut r = Reply::new(302, "text/html", Vec::new()).dynamic();
-                r.headers.push(("Location".into(), format!("{}/login?error", ctx.base)));
+                r.headers
+                    .push(("Location".into(), format!("{}/login?error", ctx.base)));
                 r
             }
             _ => {

@@ -255,9 +255,15 @@ mod tests {
     #[test]
     fn authorization_schemes() {
         let b = authorization(&head_with("Basic YWRtaW46czNjcjN0OnRvbw==")).unwrap();
-        assert_eq!((b.principal.as_str(), b.secret.as_slice()), ("admin", &b"s3cr3t:too"[..]));
+        assert_eq!(
+            (b.principal.as_str(), b.secret.as_slice()),
+            ("admin", &b"s3cr3t:too"[..])
+        );
         let t = authorization(&head_with("Bearer abc.def")).unwrap();
-        assert_eq!((t.kind, t.secret.as_slice()), ("http_bearer", &b"abc.def"[..]));
+        assert_eq!(
+            (t.kind, t.secret.as_slice()),
+            ("http_bearer", &b"abc.def"[..])
+        );
         let d = authorization(&head_with(
             r#"Digest username="bob", realm="r", nonce="n", uri="/", response="6629fae49393a05397450978507c4ef1""#,
         ))
@@ -287,6 +293,9 @@ mod tests {
         assert_eq!(c[1].secret, b"a&b");
         let plain = "<methodCall><methodName>wp.getUsersBlogs</methodName><params><param><value><string>root</string></value></param><param><value><string>toor</string></value></param></params></methodCall>";
         let c = xmlrpc_credentials(plain.as_bytes());
-        assert_eq!((c[0].principal.as_str(), c[0].secret.as_slice()), ("root", &b"toor"[..]));
+        assert_eq!(
+            (c[0].principal.as_str(), c[0].secret.as_slice()),
+            ("root", &b"toor"[..])
+        );
     }
 }

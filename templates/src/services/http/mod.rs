@@ -127,7 +127,12 @@ fn default_server(distro: &str, rng: &mut rand_chacha::ChaCha20Rng) -> &'static 
             "Apache/2.4.57 (Rocky Linux)",
             "Apache/2.4.37 (centos)",
         ],
-        _ => &["nginx/1.22.1", "Apache/2.4.62 (Debian)", "nginx/1.18.0", "Apache/2.4.59 (Debian)"],
+        _ => &[
+            "nginx/1.22.1",
+            "Apache/2.4.62 (Debian)",
+            "nginx/1.18.0",
+            "Apache/2.4.59 (Debian)",
+        ],
     };
     choices.choose(rng).copied().unwrap_or("nginx/1.22.1")
 }
@@ -163,8 +168,14 @@ fn parse_extra_headers(raw: &str) -> Result<Vec<(String, String)>, String> {
         if !name_ok || v.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
             return Err(format!("{k:?}: invalid header"));
         }
-        if ["server", "date", "content-length", "transfer-encoding", "connection"]
-            .contains(&k.to_ascii_lowercase().as_str())
+        if [
+            "server",
+            "date",
+            "content-length",
+            "transfer-encoding",
+            "connection",
+        ]
+        .contains(&k.to_ascii_lowercase().as_str())
         {
             return Err(format!("{k:?} is set by the server itself"));
         }
@@ -184,10 +195,15 @@ impl HttpService {
         let persona = &ctx.persona;
         let server = match t.str("server_header")? {
             Some(s) => s,
-            None => default_server(&persona.distro, &mut persona.seed().rng("http.server")).to_owned(),
+            None => {
+                default_server(&persona.distro, &mut persona.seed().rng("http.server")).to_owned()
+            }
         };
         if server.is_empty() || server.len() > 200 || server.bytes().any(|b| b.is_ascii_control()) {
-            return Err(SpecError::invalid(t.key_path("server_header"), "must be one printable line"));
+            return Err(SpecError::invalid(
+                t.key_path("server_header"),
+                "must be one printable line",
+            ));
         }
         let product = Product::of(&server).ok_or_else(|| {
             SpecError::invalid(
@@ -215,16 +231,24 @@ impl HttpService {
                 .map_err(|e| SpecError::invalid(t.key_path("extra_headers"), e))?,
         };
         let custom_body = t.str("custom_body")?.map(String::into_bytes);
-        if let Some(versions) = t.str_list("http_versions")? {
-            if let Some(v) = versions.iter().find(|v| v.to_ascii_lowercase() != "http/1.1") {
-                return Err(SpecError::invalid(
-                    t.key_path("http_versions"),
-                    format!("{v:?} is not served by this emulator (only http/1.1)"),
-                ));
-            }
+        if let Some(v) = t
+            .str_list("http_versions")?
+            .unwrap_or_default()
+            .into_iter()
+            .find(|v| !v.eq_ignore_ascii_case("http/1.1"))
+        {
+            return Err(SpecError::invalid(
+                t.key_path("http_versions"),
+                format!("{v:?} is not served by this emulator (only http/1.1)"),
+            ));
         }
         let tls = if https {
-            Some(identity_from_config(t, persona, &persona.hostname, &[b"http/1.1"])?)
+            Some(identity_from_config(
+                t,
+                persona,
+                &persona.hostname,
+                &[b"http/1.1"],
+            )?)
         } else {
             None
         };
@@ -266,7 +290,11 @@ fn plaintext_answer(shared: Arc<HttpShared>) -> Arc<PlaintextAnswer> {
             Product::Apache => "text/html; charset=iso-8859-1",
         };
         let site = plaintext_site(input);
-        let mut reply = Reply::new(400, ct, error_page(&shared.product, &shared.server, 497, "GET", &site));
+        let mut reply = Reply::new(
+            400,
+            ct,
+            error_page(&shared.product, &shared.server, 497, "GET", &site),
+        );
         reply.error_page = true;
         let bytes = serialize(
             &shared.product,
@@ -301,9 +329,15 @@ fn plaintext_site(input: &[u8]) -> Site {
         .skip(1)
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case("host").then(|| v.trim().to_owned())
+            k.trim()
+                .eq_ignore_ascii_case("host")
+                .then(|| v.trim().to_owned())
         })
-        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b)));
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        });
     let (host, port) = match host.as_deref().and_then(|h| h.rsplit_once(':')) {
         Some((h, p)) if !h.ends_with(':') => (h.to_owned(), p.parse().unwrap_or(443)),
         _ => (host.unwrap_or_else(|| "localhost".to_owned()), 443),
@@ -337,10 +371,12 @@ impl Service for HttpService {
         let inner = Box::new(HttpSession::new(Arc::clone(&self.shared), conn.local));
         match &self.tls {
             None => inner,
-            Some(tls) => match TlsSession::new(Arc::clone(&tls.config), inner, self.plaintext.clone()) {
-                Ok(s) => Box::new(s),
-                Err(_) => Box::new(Refused),
-            },
+            Some(tls) => {
+                match TlsSession::new(Arc::clone(&tls.config), inner, self.plaintext.clone()) {
+                    Ok(s) => Box::new(s),
+                    Err(_) => Box::new(Refused),
+                }
+            }
         }
     }
 }

@@ -188,7 +188,10 @@ pub fn error_page(
 
 fn nginx_error(status: u16, tail: &str) -> Vec<u8> {
     let title = match status {
-        301 | 302 | 400..=599 => format!("{status} {}", reason(&Product::Nginx { tokens: true }, status)),
+        301 | 302 | 400..=599 => format!(
+            "{status} {}",
+            reason(&Product::Nginx { tokens: true }, status)
+        ),
         _ => format!("{status}"),
     };
     let title = match status {
@@ -258,7 +261,13 @@ fn apache_error(status: u16, server: &str, method: &str, site: &Site) -> Vec<u8>
 }
 
 /// The product's page for a redirect to `location`.
-pub fn redirect_page(product: &Product, server: &str, status: u16, location: &str, site: &Site) -> Vec<u8> {
+pub fn redirect_page(
+    product: &Product,
+    server: &str,
+    status: u16,
+    location: &str,
+    site: &Site,
+) -> Vec<u8> {
     match product {
         Product::Nginx { tokens } => nginx_error(status, if *tokens { server } else { "nginx" }),
         Product::Apache => {
@@ -280,7 +289,8 @@ pub fn http_date(unix: i64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let t = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let days = unix.div_euclid(86_400);
     format!(
         "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
@@ -383,7 +393,11 @@ pub fn serialize(
                 // FileETag MTime Size: size, then mtime in microseconds.
                 push(
                     "ETag",
-                    &format!("\"{:x}-{:x}\"", reply.body.len(), m.saturating_mul(1_000_000) + (m % 997) * 1000),
+                    &format!(
+                        "\"{:x}-{:x}\"",
+                        reply.body.len(),
+                        m.saturating_mul(1_000_000) + (m % 997) * 1000
+                    ),
                 );
                 push("Accept-Ranges", "bytes");
             }
@@ -398,10 +412,7 @@ pub fn serialize(
                 push("Vary", "Accept-Encoding");
             }
             if keep_alive {
-                push(
-                    "Keep-Alive",
-                    &format!("timeout=5, max={}", conn.remaining),
-                );
+                push("Keep-Alive", &format!("timeout=5, max={}", conn.remaining));
                 push("Connection", "Keep-Alive");
             } else {
                 push("Connection", "close");
@@ -441,12 +452,19 @@ mod tests {
         );
         assert_eq!(nginx_error(404, "nginx/1.22.1").len(), 153);
         assert_eq!(nginx_error(400, "nginx/1.22.1").len(), 157);
-        assert!(String::from_utf8(nginx_error(405, "nginx")).unwrap().contains("<title>405 Not Allowed</title>"));
+        assert!(
+            String::from_utf8(nginx_error(405, "nginx"))
+                .unwrap()
+                .contains("<title>405 Not Allowed</title>")
+        );
     }
 
     #[test]
     fn apache_404_matches_debian() {
-        let site = Site { host: "192.0.2.10".into(), port: 80 };
+        let site = Site {
+            host: "192.0.2.10".into(),
+            port: 80,
+        };
         let p = apache_error(404, "Apache/2.4.62 (Debian)", "GET", &site);
         assert_eq!(
             String::from_utf8(p).unwrap(),
@@ -463,18 +481,48 @@ mod tests {
     #[test]
     fn header_orders_differ_per_product() {
         let r = Reply::new(404, "text/html", b"x".to_vec());
-        let conn = Persistence { keep_alive: true, remaining: 99, http10: false };
-        let n = serialize(&Product::Nginx { tokens: true }, "nginx/1.22.1", "D", &r, &[], conn, false);
+        let conn = Persistence {
+            keep_alive: true,
+            remaining: 99,
+            http10: false,
+        };
+        let n = serialize(
+            &Product::Nginx { tokens: true },
+            "nginx/1.22.1",
+            "D",
+            &r,
+            &[],
+            conn,
+            false,
+        );
         assert_eq!(
             String::from_utf8(n).unwrap(),
             "HTTP/1.1 404 Not Found\r\nServer: nginx/1.22.1\r\nDate: D\r\nContent-Type: text/html\r\nContent-Length: 1\r\nConnection: keep-alive\r\n\r\nx"
         );
-        let a = serialize(&Product::Apache, "Apache/2.4.62 (Debian)", "D", &r, &[], conn, false);
+        let a = serialize(
+            &Product::Apache,
+            "Apache/2.4.62 (Debian)",
+            "D",
+            &r,
+            &[],
+            conn,
+            false,
+        );
         assert_eq!(
             String::from_utf8(a).unwrap(),
             "HTTP/1.1 404 Not Found\r\nDate: D\r\nServer: Apache/2.4.62 (Debian)\r\nContent-Length: 1\r\nKeep-Alive: timeout=5, max=99\r\nConnection: Keep-Alive\r\nContent-Type: text/html\r\n\r\nx"
         );
-        let chunked = serialize(&Product::Nginx { tokens: true }, "nginx/1.22.1", "D", &r.clone().dynamic(), &[], conn, false);
-        assert!(String::from_utf8(chunked).unwrap().ends_with("Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n1\r\nx\r\n0\r\n\r\n"));
+        let chunked = serialize(
+            &Product::Nginx { tokens: true },
+            "nginx/1.22.1",
+            "D",
+            &r.clone().dynamic(),
+            &[],
+            conn,
+            false,
+        );
+        assert!(String::from_utf8(chunked).unwrap().ends_with(
+            "Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n1\r\nx\r\n0\r\n\r\n"
+        ));
     }
 }

@@ -190,12 +190,18 @@ pub fn framing(head: &Head) -> Result<Framing, &'static str> {
             if lengths.next().is_some() {
                 return Err("duplicate content-length");
             }
-            let s = std::str::from_utf8(v).map_err(|_| "bad content-length")?.trim();
+            let s = std::str::from_utf8(v)
+                .map_err(|_| "bad content-length")?
+                .trim();
             if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
                 return Err("bad content-length");
             }
             let n: u64 = s.parse().map_err(|_| "bad content-length")?;
-            Ok(if n == 0 { Framing::None } else { Framing::Length(n) })
+            Ok(if n == 0 {
+                Framing::None
+            } else {
+                Framing::Length(n)
+            })
         }
     }
 }
@@ -268,7 +274,9 @@ impl Body {
         match self.framing {
             Framing::None => BodyStep::Done(0),
             Framing::Length(_) => {
-                let n = usize::try_from(self.left).unwrap_or(usize::MAX).min(buf.len());
+                let n = usize::try_from(self.left)
+                    .unwrap_or(usize::MAX)
+                    .min(buf.len());
                 self.take(&buf[..n]);
                 self.left -= n as u64;
                 if self.left == 0 {
@@ -311,7 +319,11 @@ impl Body {
                     self.take(&rest[..n]);
                     used += n;
                     let left = left - n as u64;
-                    self.chunk = if left == 0 { Chunk::DataEnd } else { Chunk::Data(left) };
+                    self.chunk = if left == 0 {
+                        Chunk::DataEnd
+                    } else {
+                        Chunk::Data(left)
+                    };
                 }
                 Chunk::DataEnd => {
                     if rest.len() < 2 {
@@ -375,7 +387,9 @@ mod tests {
 
     #[test]
     fn heads_keep_header_order_and_case() {
-        let h = head("POST /wp-login.php?x=1 HTTP/1.1\r\nHost: a\r\nuser-agent: curl/8\r\nContent-Length: 3\r\n\r\n");
+        let h = head(
+            "POST /wp-login.php?x=1 HTTP/1.1\r\nHost: a\r\nuser-agent: curl/8\r\nContent-Length: 3\r\n\r\n",
+        );
         assert_eq!(h.method, "POST");
         assert_eq!(h.path(), "/wp-login.php");
         assert_eq!(h.query(), Some("x=1"));
@@ -387,16 +401,34 @@ mod tests {
 
     #[test]
     fn limits_and_errors() {
-        assert!(matches!(parse_head(b"GET / HTTP/1.1\r\nHost", LIMITS), HeadParse::Partial));
+        assert!(matches!(
+            parse_head(b"GET / HTTP/1.1\r\nHost", LIMITS),
+            HeadParse::Partial
+        ));
         let long = format!("GET /{} HTTP/1.1\r\n", "a".repeat(9000));
-        assert!(matches!(parse_head(long.as_bytes(), LIMITS), HeadParse::Error(HeadError::LineTooLong)));
-        assert!(matches!(parse_head(&long.as_bytes()[..8500], LIMITS), HeadParse::Error(HeadError::LineTooLong)));
+        assert!(matches!(
+            parse_head(long.as_bytes(), LIMITS),
+            HeadParse::Error(HeadError::LineTooLong)
+        ));
+        assert!(matches!(
+            parse_head(&long.as_bytes()[..8500], LIMITS),
+            HeadParse::Error(HeadError::LineTooLong)
+        ));
         let big = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "b".repeat(9000));
-        assert!(matches!(parse_head(big.as_bytes(), LIMITS), HeadParse::Error(HeadError::HeaderTooLarge)));
-        assert!(matches!(parse_head(b"OPTIONS / RTSP/1.0\r\n\r\n", LIMITS), HeadParse::Error(HeadError::Malformed(_))));
+        assert!(matches!(
+            parse_head(big.as_bytes(), LIMITS),
+            HeadParse::Error(HeadError::HeaderTooLarge)
+        ));
+        assert!(matches!(
+            parse_head(b"OPTIONS / RTSP/1.0\r\n\r\n", LIMITS),
+            HeadParse::Error(HeadError::Malformed(_))
+        ));
         let many: String = (0..101).map(|i| format!("X{i}: y\r\n")).collect();
         let many = format!("GET / HTTP/1.1\r\n{many}\r\n");
-        assert!(matches!(parse_head(many.as_bytes(), LIMITS), HeadParse::Error(HeadError::TooManyHeaders)));
+        assert!(matches!(
+            parse_head(many.as_bytes(), LIMITS),
+            HeadParse::Error(HeadError::TooManyHeaders)
+        ));
         let dup = head("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n");
         assert!(framing(&dup).is_err());
         let neg = head("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n");

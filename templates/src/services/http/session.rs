@@ -64,8 +64,7 @@ impl HttpSession {
         let h = h.trim();
         let ok = !h.is_empty()
             && h.len() <= 255
-            && h
-                .bytes()
+            && h.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b));
         ok.then(|| h.to_owned())
     }
@@ -91,10 +90,7 @@ impl HttpSession {
             }
             _ => (host.clone(), self.local.port()),
         };
-        Site {
-            host: name,
-            port,
-        }
+        Site { host: name, port }
     }
 
     fn base(&self, head: &Head) -> String {
@@ -120,7 +116,13 @@ impl HttpSession {
     }
 
     /// Answers a request that could not be parsed, then closes.
-    fn refuse(&mut self, status: u16, page_status: u16, error: &str, head: Option<&Head>) -> Vec<Action> {
+    fn refuse(
+        &mut self,
+        status: u16,
+        page_status: u16,
+        error: &str,
+        head: Option<&Head>,
+    ) -> Vec<Action> {
         let method = head.map_or("GET", |h| h.method.as_str()).to_owned();
         let site = self.site(head);
         let date = self.date();
@@ -129,7 +131,13 @@ impl HttpSession {
             Product::Nginx { .. } => "text/html",
             Product::Apache => "text/html; charset=iso-8859-1",
         };
-        let body = super::product::error_page(&shared.product, &shared.server, page_status, &method, &site);
+        let body = super::product::error_page(
+            &shared.product,
+            &shared.server,
+            page_status,
+            &method,
+            &site,
+        );
         let mut reply = Reply::new(status, ct, body);
         reply.error_page = true;
         let bytes = serialize(
@@ -210,7 +218,12 @@ impl HttpSession {
                 && head.minor == 0);
 
         let mut actions = Vec::with_capacity(4);
-        actions.push(Action::Emit(self.request_event(&head, body.as_ref(), &routed.reply, bytes.len())));
+        actions.push(Action::Emit(self.request_event(
+            &head,
+            body.as_ref(),
+            &routed.reply,
+            bytes.len(),
+        )));
         for c in &routed.creds {
             actions.push(Action::Emit(
                 Draft::new(AUTH)
@@ -255,7 +268,10 @@ impl HttpSession {
             .field("path", head.target.as_str())
             .field("version", format!("HTTP/1.{}", head.minor))
             .field("http_host", head.header_str("Host").unwrap_or_default())
-            .field("user_agent", head.header_str("User-Agent").unwrap_or_default())
+            .field(
+                "user_agent",
+                head.header_str("User-Agent").unwrap_or_default(),
+            )
             .field("headers", headers)
             .field("body_len", body.map_or(0, |b| b.len).to_string());
         if let Some(b) = body.filter(|b| b.len > 0) {
@@ -277,7 +293,11 @@ impl HttpSession {
             }
             State::Head => {
                 // Empty lines before a request line are ignored, as both servers do.
-                let skip = self.buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+                let skip = self
+                    .buf
+                    .iter()
+                    .take_while(|&&b| b == b'\r' || b == b'\n')
+                    .count();
                 self.buf.drain(..skip);
                 if self.buf.is_empty() {
                     return false;
@@ -300,17 +320,25 @@ impl HttpSession {
                                 true
                             }
                             Ok(f) => {
-                                if let (Framing::Length(n), Some(max)) = (f, self.shared.product.max_body())
+                                if let (Framing::Length(n), Some(max)) =
+                                    (f, self.shared.product.max_body())
                                     && n > max
                                 {
-                                    actions.extend(self.refuse(413, 413, "request body too large", Some(&head)));
+                                    actions.extend(self.refuse(
+                                        413,
+                                        413,
+                                        "request body too large",
+                                        Some(&head),
+                                    ));
                                     return false;
                                 }
                                 let expects = head
                                     .header("Expect")
                                     .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"));
                                 if expects && head.minor == 1 && self.buf.is_empty() {
-                                    actions.push(Action::Send(b"HTTP/1.1 100 Continue\r\n\r\n".to_vec()));
+                                    actions.push(Action::Send(
+                                        b"HTTP/1.1 100 Continue\r\n\r\n".to_vec(),
+                                    ));
                                 }
                                 self.state = State::Body(Box::new((head, Body::new(f))));
                                 true
@@ -324,11 +352,18 @@ impl HttpSession {
                 match body.step(&self.buf) {
                     BodyStep::More(n) => {
                         self.buf.drain(..n);
-                        if let (Some(max), Framing::Chunked) = (self.shared.product.max_body(), framing(head).unwrap_or(Framing::None))
-                            && body.len > max
+                        if let (Some(max), Framing::Chunked) = (
+                            self.shared.product.max_body(),
+                            framing(head).unwrap_or(Framing::None),
+                        ) && body.len > max
                         {
                             let head = head.clone();
-                            actions.extend(self.refuse(413, 413, "request body too large", Some(&head)));
+                            actions.extend(self.refuse(
+                                413,
+                                413,
+                                "request body too large",
+                                Some(&head),
+                            ));
                             return false;
                         }
                         self.state = State::Body(pending);

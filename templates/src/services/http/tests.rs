@@ -44,7 +44,10 @@ fn run(svc: &HttpService, input: &[u8]) -> (String, Vec<Draft>, bool) {
     }
     for d in &events {
         for (k, _) in &d.fields {
-            assert!(!decnet_event::RESERVED_FIELDS.contains(k), "reserved field {k}");
+            assert!(
+                !decnet_event::RESERVED_FIELDS.contains(k),
+                "reserved field {k}"
+            );
         }
     }
     (String::from_utf8_lossy(&out).into_owned(), events, closed)
@@ -53,7 +56,10 @@ fn run(svc: &HttpService, input: &[u8]) -> (String, Vec<Draft>, bool) {
 #[test]
 fn nginx_default_page_headers_in_order() {
     let svc = service("server_header = \"nginx/1.22.1\"");
-    let (out, ev, closed) = run(&svc, b"GET / HTTP/1.1\r\nHost: web-01\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n");
+    let (out, ev, closed) = run(
+        &svc,
+        b"GET / HTTP/1.1\r\nHost: web-01\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n",
+    );
     let mtime = svc.shared().app.mtime;
     let expected_head = format!(
         "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\nContent-Type: text/html\r\nContent-Length: 615\r\nLast-Modified: {}\r\nConnection: keep-alive\r\nETag: \"{mtime:x}-267\"\r\nAccept-Ranges: bytes\r\n\r\n",
@@ -69,7 +75,10 @@ fn nginx_default_page_headers_in_order() {
     assert_eq!(r.get("method"), Some("GET"));
     assert_eq!(r.get("path"), Some("/"));
     assert_eq!(r.get("user_agent"), Some("curl/7.88.1"));
-    assert_eq!(r.get("headers"), Some("Host: web-01\nUser-Agent: curl/7.88.1\nAccept: */*"));
+    assert_eq!(
+        r.get("headers"),
+        Some("Host: web-01\nUser-Agent: curl/7.88.1\nAccept: */*")
+    );
     assert_eq!(r.get("status"), Some("200"));
     assert_eq!(r.get("body_len"), Some("0"));
     assert_eq!(r.get("body_sha256"), None);
@@ -82,7 +91,10 @@ fn pipelined_requests_and_errors_per_product() {
         &svc,
         b"GET /nope HTTP/1.1\r\nHost: a\r\n\r\nDELETE / HTTP/1.1\r\nHost: a\r\n\r\nFOO / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
     );
-    let statuses: Vec<_> = ev.iter().map(|d| d.get("status").unwrap().to_owned()).collect();
+    let statuses: Vec<_> = ev
+        .iter()
+        .map(|d| d.get("status").unwrap().to_owned())
+        .collect();
     assert_eq!(statuses, ["404", "405", "501"]);
     assert!(out.contains("Keep-Alive: timeout=5, max=99\r\n"));
     assert!(out.contains("Keep-Alive: timeout=5, max=98\r\n"));
@@ -91,9 +103,15 @@ fn pipelined_requests_and_errors_per_product() {
     assert!(out.contains("<p>FOO not supported for current URL.<br />\n</p>"));
     assert!(closed);
     let nginx = service("server_header = \"nginx/1.22.1\"");
-    let (out, ev, _) = run(&nginx, b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
+    let (out, ev, _) = run(
+        &nginx,
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc",
+    );
     assert!(out.starts_with("HTTP/1.1 405 Not Allowed\r\n"), "{out}");
-    assert_eq!(ev[0].get("body_sha256"), Some("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+    assert_eq!(
+        ev[0].get("body_sha256"),
+        Some("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    );
     assert_eq!(ev[0].get("body"), Some("abc"));
 }
 
@@ -101,18 +119,33 @@ fn pipelined_requests_and_errors_per_product() {
 fn malformed_requests_get_the_product_400_and_close() {
     let svc = service("server_header = \"nginx/1.22.1\"");
     let (out, ev, closed) = run(&svc, b"OPTIONS / RTSP/1.0\r\n\r\n");
-    assert!(out.starts_with("HTTP/1.1 400 Bad Request\r\nServer: nginx/1.22.1\r\n"), "{out}");
+    assert!(
+        out.starts_with("HTTP/1.1 400 Bad Request\r\nServer: nginx/1.22.1\r\n"),
+        "{out}"
+    );
     assert!(out.contains("Connection: close\r\n"));
     assert!(closed);
     assert_eq!(ev[0].event_type, PROTOCOL_ERROR);
     let (out, _, _) = run(&svc, b"GET / HTTP/1.1\r\n\r\n");
-    assert!(out.starts_with("HTTP/1.1 400 Bad Request\r\n"), "no Host: {out}");
+    assert!(
+        out.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "no Host: {out}"
+    );
     let long = format!("GET /{} HTTP/1.1\r\n", "a".repeat(9000));
     let (out, _, closed) = run(&svc, long.as_bytes());
-    assert!(out.starts_with("HTTP/1.1 414 Request-URI Too Large\r\n"), "{out}");
+    assert!(
+        out.starts_with("HTTP/1.1 414 Request-URI Too Large\r\n"),
+        "{out}"
+    );
     assert!(closed);
-    let (out, _, _) = run(&svc, b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999\r\n\r\n");
-    assert!(out.starts_with("HTTP/1.1 413 Request Entity Too Large\r\n"), "{out}");
+    let (out, _, _) = run(
+        &svc,
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999\r\n\r\n",
+    );
+    assert!(
+        out.starts_with("HTTP/1.1 413 Request Entity Too Large\r\n"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -142,7 +175,9 @@ fn wordpress_login_is_captured_and_refused_like_wordpress() {
     raw.extend_from_slice(body);
     let (out, ev, _) = run(&svc, &raw);
     assert!(out.contains("Transfer-Encoding: chunked\r\n"));
-    assert!(out.contains("Set-Cookie: wordpress_test_cookie=WP%20Cookie%20check; path=/; HttpOnly\r\n"));
+    assert!(
+        out.contains("Set-Cookie: wordpress_test_cookie=WP%20Cookie%20check; path=/; HttpOnly\r\n")
+    );
     assert!(out.contains("<strong>Error:</strong> The password you entered for the username <strong>admin</strong> is incorrect."));
     let types: Vec<_> = ev.iter().map(|d| d.event_type).collect();
     assert_eq!(types, [REQUEST, "auth"]);
@@ -158,7 +193,10 @@ fn wordpress_login_is_captured_and_refused_like_wordpress() {
 #[test]
 fn basic_auth_is_captured_anywhere() {
     let svc = service("response_code = 401");
-    let (out, ev, _) = run(&svc, b"GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic cm9vdDp0b29y\r\n\r\n");
+    let (out, ev, _) = run(
+        &svc,
+        b"GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic cm9vdDp0b29y\r\n\r\n",
+    );
     assert!(out.contains(" 401 "), "{out}");
     assert!(out.contains("WWW-Authenticate: Basic realm=\"Restricted\"\r\n"));
     assert_eq!(ev[1].get("principal"), Some("root"));
@@ -173,7 +211,10 @@ fn extra_headers_and_custom_body() {
     );
     let (out, _, _) = run(&svc, b"GET / HTTP/1.0\r\n\r\n");
     assert!(out.contains("ETag: \""), "{out}");
-    assert!(out.contains("X-Powered-By: PHP/8.2.7\r\nAccept-Ranges: bytes\r\n\r\n<h1>hi</h1>"), "{out}");
+    assert!(
+        out.contains("X-Powered-By: PHP/8.2.7\r\nAccept-Ranges: bytes\r\n\r\n<h1>hi</h1>"),
+        "{out}"
+    );
     assert!(out.contains("Connection: close\r\n"));
 }
 
@@ -184,8 +225,14 @@ fn bad_configs_name_the_key() {
         persona: Arc::new(Persona::new(&spec)),
         limits: spec.limits.clone(),
     };
-    let err = HttpService::from_config(&mut spec.services["http"].clone(), &ctx, false).unwrap_err();
-    assert!(err.to_string().starts_with("services.http.server_header: \"Microsoft-IIS/10.0\" names neither nginx nor Apache"), "{err}");
+    let err =
+        HttpService::from_config(&mut spec.services["http"].clone(), &ctx, false).unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "services.http.server_header: \"Microsoft-IIS/10.0\" names neither nginx nor Apache"
+        ),
+        "{err}"
+    );
     assert!(parse_extra_headers("X-A: 1\nBad Line").is_err());
     assert!(parse_extra_headers("Server: x").is_err());
     assert_eq!(parse_extra_headers("X-A: 1\r\nX-B: 2").unwrap().len(), 2);

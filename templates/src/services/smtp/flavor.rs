@@ -92,7 +92,8 @@ impl Mta {
                 let ok = !v.is_empty()
                     && v.len() <= 16
                     && v.as_bytes()[0].is_ascii_digit()
-                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+                    && v.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
                 ok.then_some(Mta::Exim { version: v })
             }
             _ => None,

@@ -98,7 +98,9 @@ impl Budget {
     pub fn release(&self, n: usize) {
         let _ = self
             .used
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| Some(u.saturating_sub(n)));
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+                Some(u.saturating_sub(n))
+            });
     }
 
     /// Bytes held now.
@@ -159,11 +161,12 @@ pub fn artifact_mail_store(store: ArtifactStore) -> MailStore {
     Arc::new(move |eml: Vec<u8>| {
         let store = store.clone();
         Box::pin(async move {
-            let r: StoreResult = match tokio::task::spawn_blocking(move || store.store(&eml, Some("eml"))).await {
-                Ok(Ok(s)) => Ok(s),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
+            let r: StoreResult =
+                match tokio::task::spawn_blocking(move || store.store(&eml, Some("eml"))).await {
+                    Ok(Ok(s)) => Ok(s),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
             Box::new(r) as crate::session::SideOutput
         })
     })
@@ -185,23 +188,53 @@ impl SmtpService {
         let version = t.str("version")?;
         let mta = Mta::new(&name, version.as_deref()).ok_or_else(|| {
             if name == "exim" {
-                SpecError::invalid(t.key_path("version"), format!("{:?} is not an Exim version", version.clone().unwrap_or_default()))
+                SpecError::invalid(
+                    t.key_path("version"),
+                    format!(
+                        "{:?} is not an Exim version",
+                        version.clone().unwrap_or_default()
+                    ),
+                )
             } else {
-                SpecError::invalid(t.key_path("mta"), format!("{name:?} is not one of postfix, exim"))
+                SpecError::invalid(
+                    t.key_path("mta"),
+                    format!("{name:?} is not one of postfix, exim"),
+                )
             }
         })?;
         if version.is_some() && mta == Mta::Postfix {
-            return Err(SpecError::invalid(t.key_path("version"), "Postfix never shows its version; remove the key"));
+            return Err(SpecError::invalid(
+                t.key_path("version"),
+                "Postfix never shows its version; remove the key",
+            ));
         }
-        let host = t.str("hostname")?.unwrap_or_else(|| ctx.persona.hostname.clone());
-        if host.is_empty() || host.len() > 253 || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b)) {
-            return Err(SpecError::invalid(t.key_path("hostname"), format!("{host:?} is not a host name")));
+        let host = t
+            .str("hostname")?
+            .unwrap_or_else(|| ctx.persona.hostname.clone());
+        if host.is_empty()
+            || host.len() > 253
+            || !host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b))
+        {
+            return Err(SpecError::invalid(
+                t.key_path("hostname"),
+                format!("{host:?} is not a host name"),
+            ));
         }
         let banner = t.str("banner")?;
-        if banner.as_ref().is_some_and(|b| b.bytes().any(|c| c.is_ascii_control())) {
-            return Err(SpecError::invalid(t.key_path("banner"), "must be one printable line"));
+        if banner
+            .as_ref()
+            .is_some_and(|b| b.bytes().any(|c| c.is_ascii_control()))
+        {
+            return Err(SpecError::invalid(
+                t.key_path("banner"),
+                "must be one printable line",
+            ));
         }
-        let size_limit = t.uint("max_message_bytes", 1024, 1 << 32)?.unwrap_or(mta.default_size_limit());
+        let size_limit = t
+            .uint("max_message_bytes", 1024, 1 << 32)?
+            .unwrap_or(mta.default_size_limit());
         let tls = if t.bool("starttls")?.unwrap_or(true) {
             Some(crate::tls::identity_from_config(t, &ctx.persona, &host, &[])?.config)
         } else {

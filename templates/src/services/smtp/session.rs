@@ -33,8 +33,14 @@ const MAX_RCPTS: usize = 1000;
 enum Mode {
     Command,
     Data,
-    Bdat { left: u64, last: bool, discard: bool },
-    AuthLogin { user: Option<Vec<u8>> },
+    Bdat {
+        left: u64,
+        last: bool,
+        discard: bool,
+    },
+    AuthLogin {
+        user: Option<Vec<u8>>,
+    },
     AuthPlain,
     Storing,
     Closed,
@@ -209,12 +215,13 @@ impl SmtpSession {
         match self.mta() {
             // Postfix short ids: 10 or 11 upper-case hex digits, never a leading 0.
             Mta::Postfix => {
-                let n = u64::from_be_bytes(r) % 0xF_0000_0000_0 + 0x1_0000_0000_0;
+                let n = u64::from_be_bytes(r) % 0x00F0_0000_0000 + 0x0010_0000_0000;
                 format!("{n:X}")
             }
             // Exim 4.96: base-62 time, pid and fraction: 1rXyZa-000AbC-1d.
             Mta::Exim { .. } => {
-                const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+                const B62: &[u8] =
+                    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
                 let enc = |mut v: u64, n: usize| {
                     let mut s = vec![b'0'; n];
                     for c in s.iter_mut().rev() {
@@ -225,7 +232,12 @@ impl SmtpSession {
                 };
                 let now = (self.shared.clock)() as u64;
                 let pid = u64::from(u32::from_be_bytes([r[0], r[1], r[2], r[3]]) % 4_000_000);
-                format!("{}-{}-{}", enc(now, 6), enc(pid, 6), enc(u64::from(r[4]) % 62 * 62 + u64::from(r[5]) % 62, 2))
+                format!(
+                    "{}-{}-{}",
+                    enc(now, 6),
+                    enc(pid, 6),
+                    enc(u64::from(r[4]) % 62 * 62 + u64::from(r[5]) % 62, 2)
+                )
             }
         }
     }
@@ -281,7 +293,14 @@ impl SmtpSession {
         self.mode = Mode::Storing;
     }
 
-    fn auth_event(&mut self, mech: &str, user: &[u8], pass: &[u8], authzid: Option<&[u8]>, out: &mut Vec<Action>) {
+    fn auth_event(
+        &mut self,
+        mech: &str,
+        user: &[u8],
+        pass: &[u8],
+        authzid: Option<&[u8]>,
+        out: &mut Vec<Action>,
+    ) {
         let principal = String::from_utf8_lossy(user).into_owned();
         let mut d = Draft::new(AUTH)
             .credential(&principal, "plaintext", pass, Outcome::Failure)
@@ -298,12 +317,16 @@ impl SmtpSession {
     }
 
     fn b64(&self, s: &str) -> Option<Vec<u8>> {
-        base64::engine::general_purpose::STANDARD.decode(s.trim()).ok()
+        base64::engine::general_purpose::STANDARD
+            .decode(s.trim())
+            .ok()
     }
 
     fn plain_response(&mut self, line: &str, initial: bool, out: &mut Vec<Action>) {
         let Some(raw) = self.b64(line) else {
-            out.push(Action::Emit(Draft::new(PROTOCOL_ERROR).field("error", "bad base64 in AUTH PLAIN")));
+            out.push(Action::Emit(
+                Draft::new(PROTOCOL_ERROR).field("error", "bad base64 in AUTH PLAIN"),
+            ));
             self.mode = Mode::Command;
             self.say(Say::AuthBadBase64 { initial }, out);
             return;
@@ -384,7 +407,11 @@ impl SmtpSession {
         let mut ev = Draft::new(COMMAND).field("cmd", verb.as_str());
         if !arg.is_empty() {
             // AUTH's initial response is a credential; only the mechanism is logged here.
-            let shown = if verb == "AUTH" { arg.split_whitespace().next().unwrap_or("") } else { arg };
+            let shown = if verb == "AUTH" {
+                arg.split_whitespace().next().unwrap_or("")
+            } else {
+                arg
+            };
             ev = ev.field("args", shown);
         }
         if verb.is_empty() {
@@ -394,7 +421,9 @@ impl SmtpSession {
         let ip = peer_ip(&self.peer);
         match verb.as_str() {
             "CONNECT" | "GET" | "POST" if matches!(self.mta(), Mta::Postfix) => {
-                out.push(Action::Emit(Draft::new(PROTOCOL_ERROR).field("error", "non-SMTP command")));
+                out.push(Action::Emit(
+                    Draft::new(PROTOCOL_ERROR).field("error", "non-SMTP command"),
+                ));
                 let t = self.mta().say(Say::Forbidden);
                 out.push(Action::Send(t.into_bytes()));
                 self.close(out);
@@ -410,7 +439,8 @@ impl SmtpSession {
                 let host = self.host().to_owned();
                 let text = if ehlo {
                     let tls_offer = self.shared.tls.is_some() && self.tls.is_none();
-                    self.mta().ehlo(&host, arg, &ip, self.shared.size_limit, tls_offer)
+                    self.mta()
+                        .ehlo(&host, arg, &ip, self.shared.size_limit, tls_offer)
                 } else {
                     self.mta().helo(&host, arg, &ip)
                 };
@@ -425,7 +455,11 @@ impl SmtpSession {
                 };
                 let size = params
                     .split_whitespace()
-                    .find_map(|p| p.get(..5).filter(|k| k.eq_ignore_ascii_case("SIZE=")).and(p.get(5..)))
+                    .find_map(|p| {
+                        p.get(..5)
+                            .filter(|k| k.eq_ignore_ascii_case("SIZE="))
+                            .and(p.get(5..))
+                    })
                     .and_then(|v| v.parse::<u64>().ok());
                 if size.is_some_and(|s| s > self.shared.size_limit) {
                     return self.say(Say::TooBig, out);
@@ -466,7 +500,11 @@ impl SmtpSession {
                     return self.say(Say::Unknown, out);
                 };
                 let discard = self.rcpts.is_empty();
-                self.mode = Mode::Bdat { left: size, last, discard };
+                self.mode = Mode::Bdat {
+                    left: size,
+                    last,
+                    discard,
+                };
             }
             "RSET" => {
                 self.reset_txn();
@@ -527,7 +565,8 @@ impl SmtpSession {
                 // RFC 3207: nothing sent before the handshake may be acted on.
                 if !self.buf.is_empty() {
                     out.push(Action::Emit(
-                        Draft::new(PROTOCOL_ERROR).field("error", "plaintext pipelined after STARTTLS"),
+                        Draft::new(PROTOCOL_ERROR)
+                            .field("error", "plaintext pipelined after STARTTLS"),
                     ));
                     self.buf.clear();
                 }
@@ -536,7 +575,10 @@ impl SmtpSession {
                 self.esmtp = false;
                 self.reset_txn();
             }
-            Err(_) => self.reply("454 4.7.0 TLS not available due to local problem\r\n".into(), out),
+            Err(_) => self.reply(
+                "454 4.7.0 TLS not available due to local problem\r\n".into(),
+                out,
+            ),
         }
     }
 
@@ -545,15 +587,25 @@ impl SmtpSession {
         loop {
             match self.mode.clone() {
                 Mode::Closed | Mode::Storing => return,
-                Mode::Bdat { left, last, discard } => {
-                    let n = usize::try_from(left).unwrap_or(usize::MAX).min(self.buf.len());
+                Mode::Bdat {
+                    left,
+                    last,
+                    discard,
+                } => {
+                    let n = usize::try_from(left)
+                        .unwrap_or(usize::MAX)
+                        .min(self.buf.len());
                     let chunk: Vec<u8> = self.buf.drain(..n).collect();
                     if !discard {
                         self.append(&chunk);
                     }
                     let left = left - n as u64;
                     if left > 0 {
-                        self.mode = Mode::Bdat { left, last, discard };
+                        self.mode = Mode::Bdat {
+                            left,
+                            last,
+                            discard,
+                        };
                         return;
                     }
                     self.mode = Mode::Command;
@@ -572,7 +624,8 @@ impl SmtpSession {
                 Mode::Data => {
                     let Some(nl) = self.buf.iter().position(|&b| b == b'\n') else {
                         if self.buf.len() > DATA_FLUSH {
-                            let skip = usize::from(self.at_line_start && self.buf.first() == Some(&b'.'));
+                            let skip =
+                                usize::from(self.at_line_start && self.buf.first() == Some(&b'.'));
                             let chunk: Vec<u8> = self.buf.drain(..).collect();
                             self.append(&chunk[skip..]);
                             self.at_line_start = false;
@@ -594,7 +647,10 @@ impl SmtpSession {
                             self.buf.clear();
                             if !self.skip_line {
                                 self.skip_line = true;
-                                out.push(Action::Emit(Draft::new(PROTOCOL_ERROR).field("error", "command line too long")));
+                                out.push(Action::Emit(
+                                    Draft::new(PROTOCOL_ERROR)
+                                        .field("error", "command line too long"),
+                                ));
                                 self.mode = Mode::Command;
                                 self.say(Say::LineTooLong, out);
                             }
@@ -641,7 +697,9 @@ fn subject_of(msg: &[u8]) -> String {
             }
             break;
         }
-        if line.len() >= 8 && line[..8].eq_ignore_ascii_case("subject:") {
+        if let Some(name) = line.get(..8)
+            && name.eq_ignore_ascii_case("subject:")
+        {
             subject = Some(line[8..].trim().to_owned());
         }
     }
@@ -693,7 +751,9 @@ impl Session for SmtpSession {
                     self.buf.extend_from_slice(&plain);
                 }
                 Err(f) => {
-                    out.push(Action::Emit(Draft::new(PROTOCOL_ERROR).field("error", f.error)));
+                    out.push(Action::Emit(
+                        Draft::new(PROTOCOL_ERROR).field("error", f.error),
+                    ));
                     if !f.alert.is_empty() {
                         out.push(Action::Send(f.alert));
                     }
@@ -706,7 +766,9 @@ impl Session for SmtpSession {
         }
         // Commands pipelined behind a message wait for its queue write; bounded.
         if self.mode == Mode::Storing && self.buf.len() > MAX_QUEUED {
-            out.push(Action::Emit(Draft::new(PROTOCOL_ERROR).field("error", "too much input while storing")));
+            out.push(Action::Emit(
+                Draft::new(PROTOCOL_ERROR).field("error", "too much input while storing"),
+            ));
             self.close(&mut out);
             return out;
         }
@@ -765,15 +827,23 @@ impl Session for SmtpSession {
                         .field("sha256", stored.sha256.as_str())
                         .field("size", stored.size.to_string())
                         .field("message_bytes", self.msg_len.to_string())
-                        .field("truncated", (self.truncated || stored.truncated).to_string())
+                        .field(
+                            "truncated",
+                            (self.truncated || stored.truncated).to_string(),
+                        )
                         .field("stored_as", stored_as),
                 ));
                 let t = self.mta().say(Say::Queued { id: &p.id });
                 out.push(Action::Send(t.into_bytes()));
             }
             _ => {
-                out.push(Action::Emit(Draft::new(PROTOCOL_ERROR).field("error", "message could not be stored")));
-                self.reply("451 4.3.0 Error: queue file write error\r\n".into(), &mut out);
+                out.push(Action::Emit(
+                    Draft::new(PROTOCOL_ERROR).field("error", "message could not be stored"),
+                ));
+                self.reply(
+                    "451 4.3.0 Error: queue file write error\r\n".into(),
+                    &mut out,
+                );
             }
         }
         self.reset_txn();
@@ -791,5 +861,19 @@ impl Session for SmtpSession {
 impl Drop for SmtpSession {
     fn drop(&mut self) {
         self.shared.budget.release(self.reserved);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_with_multibyte_text_never_split_a_character() {
+        // The fuzzer's find: a multi-byte character across the 8th byte.
+        let msg = "Subj\u{e9}\u{1f600}ct: x\r\nSubject: caf\u{e9}\r\n\r\nbody".as_bytes();
+        assert_eq!(subject_of(msg), "caf\u{e9}");
+        assert_eq!(subject_of(b"Subject: a\r\n b\r\n\r\n"), "a b");
+        assert_eq!(subject_of(b"\r\nSubject: late"), "");
     }
 }

@@ -27,7 +27,12 @@ fn memory_store(kept: Kept) -> MailStore {
 
 fn service(mta: Mta, tls: bool, kept: Kept) -> SmtpService {
     let tls = tls.then(|| {
-        let ck = crate::tls::cert::generate(&crate::persona::Seed::from_spec(Some("s"), "s"), "mail.example.org", std::time::SystemTime::now()).unwrap();
+        let ck = crate::tls::cert::generate(
+            &crate::persona::Seed::from_spec(Some("s"), "s"),
+            "mail.example.org",
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
         crate::tls::cert::server_config(&ck, &[]).unwrap()
     });
     SmtpService::with_shared(
@@ -67,13 +72,20 @@ fn drive(s: &mut dyn Session, input: &[u8]) -> (String, Vec<Draft>, Vec<Duration
                 Action::Close => closed = true,
             }
         }
-        let Some(mut task) = s.take_side_task() else { break };
+        let Some(mut task) = s.take_side_task() else {
+            break;
+        };
         let Poll::Ready(o) = task.as_mut().poll(&mut Context::from_waker(Waker::noop())) else {
             panic!("pending store")
         };
         actions = s.side_done(o);
     }
-    (String::from_utf8_lossy(&out).into_owned(), ev, pauses, closed)
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        ev,
+        pauses,
+        closed,
+    )
 }
 
 #[test]
@@ -81,7 +93,12 @@ fn postfix_session_with_auth_and_a_message() {
     let kept = Kept::default();
     let svc = service(Mta::Postfix, true, Arc::clone(&kept));
     let mut s = svc.open(&conn());
-    assert_eq!(s.start(), vec![Action::Send(b"220 mail.example.org ESMTP Postfix (Debian/GNU)\r\n".to_vec())]);
+    assert_eq!(
+        s.start(),
+        vec![Action::Send(
+            b"220 mail.example.org ESMTP Postfix (Debian/GNU)\r\n".to_vec()
+        )]
+    );
     let (out, ev, pauses, _) = drive(
         s.as_mut(),
         b"EHLO client.test\r\nAUTH PLAIN AGFkbWluAHMzY3JldA==\r\nAUTH LOGIN\r\ncm9vdA==\r\ndG9vcg==\r\nMAIL FROM:<a@b.c> SIZE=100\r\nRCPT TO:<x@y.z>\r\nDATA\r\nSubject: hi\r\n\r\n..dot\r\n.\r\nQUIT\r\n",
@@ -100,10 +117,23 @@ fn postfix_session_with_auth_and_a_message() {
     let auths: Vec<_> = ev
         .iter()
         .filter(|d| d.event_type == "auth")
-        .map(|d| (d.get("auth_mechanism").unwrap(), d.get("principal").unwrap(), d.get("secret_printable").unwrap()))
+        .map(|d| {
+            (
+                d.get("auth_mechanism").unwrap(),
+                d.get("principal").unwrap(),
+                d.get("secret_printable").unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(auths, [("PLAIN", "admin", "s3cret"), ("LOGIN", "root", "toor")]);
-    let cmds: Vec<_> = ev.iter().filter(|d| d.event_type == "command").map(|d| d.get("args").unwrap_or("")).collect();
+    assert_eq!(
+        auths,
+        [("PLAIN", "admin", "s3cret"), ("LOGIN", "root", "toor")]
+    );
+    let cmds: Vec<_> = ev
+        .iter()
+        .filter(|d| d.event_type == "command")
+        .map(|d| d.get("args").unwrap_or(""))
+        .collect();
     assert_eq!(cmds[1], "PLAIN", "credentials never in command events");
     let stored = ev.iter().find(|d| d.event_type == MESSAGE_STORED).unwrap();
     assert_eq!(stored.get("subject"), Some("hi"));
@@ -111,7 +141,12 @@ fn postfix_session_with_auth_and_a_message() {
     assert_eq!(stored.get("rcpt_to"), Some("x@y.z"));
     let eml = String::from_utf8(kept.lock()[0].clone()).unwrap();
     assert!(eml.starts_with("Received: from client.test (unknown [192.0.2.7])\r\n\tby mail.example.org (Postfix) with ESMTP id "), "{eml}");
-    assert!(eml.ends_with("\r\n\tfor <x@y.z>;\r\n\tTue, 14 Nov 2023 22:13:20 +0000\r\nSubject: hi\r\n\r\n.dot\r\n"), "{eml}");
+    assert!(
+        eml.ends_with(
+            "\r\n\tfor <x@y.z>;\r\n\tTue, 14 Nov 2023 22:13:20 +0000\r\nSubject: hi\r\n\r\n.dot\r\n"
+        ),
+        "{eml}"
+    );
 }
 
 #[test]
@@ -129,7 +164,10 @@ fn postfix_errors_and_forbidden_commands() {
     // Twenty errors end the session.
     let mut s = svc.open(&conn());
     let (out, _, pauses, closed) = drive(s.as_mut(), &b"FOO\r\n".repeat(25));
-    assert!(out.ends_with("421 4.7.0 mail.example.org Error: too many errors\r\n"), "{out}");
+    assert!(
+        out.ends_with("421 4.7.0 mail.example.org Error: too many errors\r\n"),
+        "{out}"
+    );
     assert_eq!(pauses.len(), 9);
     assert!(closed);
 }
@@ -137,15 +175,30 @@ fn postfix_errors_and_forbidden_commands() {
 #[test]
 fn exim_dialect() {
     let kept = Kept::default();
-    let svc = service(Mta::new("exim", Some("4.96")).unwrap(), false, Arc::clone(&kept));
+    let svc = service(
+        Mta::new("exim", Some("4.96")).unwrap(),
+        false,
+        Arc::clone(&kept),
+    );
     let mut s = svc.open(&conn());
-    assert_eq!(s.start(), vec![Action::Send(b"220 mail.example.org ESMTP Exim 4.96 Tue, 14 Nov 2023 22:13:20 +0000\r\n".to_vec())]);
-    let (out, _, _, _) = drive(s.as_mut(), b"HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<r@x>\r\nBDAT 5\r\nhelloBDAT 3 LAST\r\nabcRSET\r\n");
+    assert_eq!(
+        s.start(),
+        vec![Action::Send(
+            b"220 mail.example.org ESMTP Exim 4.96 Tue, 14 Nov 2023 22:13:20 +0000\r\n".to_vec()
+        )]
+    );
+    let (out, _, _, _) = drive(
+        s.as_mut(),
+        b"HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<r@x>\r\nBDAT 5\r\nhelloBDAT 3 LAST\r\nabcRSET\r\n",
+    );
     assert!(out.starts_with("250 mail.example.org Hello c [192.0.2.7]\r\n250 OK\r\n250 Accepted\r\n250 5 byte chunk received\r\n250 OK id="), "{out}");
     assert!(out.ends_with("\r\n250 Reset OK\r\n"));
     assert!(kept.lock()[0].ends_with(b"helloabc"));
     let (out, _, _, closed) = drive(s.as_mut(), b"A\r\nB\r\nC\r\nD\r\n");
-    assert_eq!(out, "500 unrecognized command\r\n500 unrecognized command\r\n500 unrecognized command\r\n500 Too many unrecognized commands\r\n");
+    assert_eq!(
+        out,
+        "500 unrecognized command\r\n500 unrecognized command\r\n500 unrecognized command\r\n500 Too many unrecognized commands\r\n"
+    );
     assert!(closed);
 }
 
@@ -154,7 +207,10 @@ fn messages_are_capped_and_slow_bodies_are_pending() {
     let kept = Kept::default();
     let svc = service(Mta::Postfix, false, Arc::clone(&kept));
     let mut s = svc.open(&conn());
-    let _ = drive(s.as_mut(), b"HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n");
+    let _ = drive(
+        s.as_mut(),
+        b"HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n",
+    );
     assert!(s.pending_bytes() > 0);
     let body = "x".repeat(150) + "\r\n.\r\n";
     let (out, ev, _, _) = drive(s.as_mut(), body.as_bytes());
@@ -177,5 +233,8 @@ fn starttls_discards_pipelined_plaintext() {
     // What follows must be TLS: garbage is a handshake failure.
     let (_, ev, _, closed) = drive(s.as_mut(), b"MAIL FROM:<x@y>\r\n");
     assert!(closed);
-    assert!(ev.iter().any(|d| d.get("error").is_some_and(|e| e.starts_with("tls:"))));
+    assert!(
+        ev.iter()
+            .any(|d| d.get("error").is_some_and(|e| e.starts_with("tls:")))
+    );
 }

@@ -14,7 +14,8 @@ use crate::spec::{ConfigTable, SpecError};
 /// Passwords weak enough that brute-forcers try them early: a decky without
 /// a configured list accepts one of these for root, picked by its seed.
 const WEAK: &[&str] = &[
-    "123456", "password", "admin", "root", "toor", "12345678", "qwerty", "1234", "P@ssw0rd", "admin123", "changeme", "123qwe",
+    "123456", "password", "admin", "root", "toor", "12345678", "qwerty", "1234", "P@ssw0rd",
+    "admin123", "changeme", "123qwe",
 ];
 
 /// Accepted credentials.
@@ -28,7 +29,10 @@ impl Credentials {
     /// absent means one seeded weak root password.
     pub fn from_table(t: &mut ConfigTable, seed: &Seed) -> Result<Self, SpecError> {
         let Some(list) = t.str_list("users")? else {
-            let pass = WEAK.choose(&mut seed.rng("auth.root_password")).copied().unwrap_or("123456");
+            let pass = WEAK
+                .choose(&mut seed.rng("auth.root_password"))
+                .copied()
+                .unwrap_or("123456");
             return Ok(Credentials {
                 pairs: vec![("root".into(), pass.into())],
             });
@@ -36,14 +40,21 @@ impl Credentials {
         let mut pairs = Vec::new();
         for item in list {
             let Some((u, p)) = item.split_once(':') else {
-                return Err(SpecError::invalid(t.key_path("users"), format!("{item:?} is not user:password")));
+                return Err(SpecError::invalid(
+                    t.key_path("users"),
+                    format!("{item:?} is not user:password"),
+                ));
             };
             let valid_user = !u.is_empty()
                 && u.len() <= 32
-                && u.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                && u.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
                 && !u.starts_with('-');
             if !valid_user {
-                return Err(SpecError::invalid(t.key_path("users"), format!("{u:?} is not a valid user name")));
+                return Err(SpecError::invalid(
+                    t.key_path("users"),
+                    format!("{u:?} is not a valid user name"),
+                ));
             }
             pairs.push((u.to_owned(), p.to_owned()));
         }
@@ -57,7 +68,9 @@ impl Credentials {
 
     /// Whether `user` logs in with `password`.
     pub fn accepts(&self, user: &str, password: &[u8]) -> bool {
-        self.pairs.iter().any(|(u, p)| u == user && p.as_bytes() == password)
+        self.pairs
+            .iter()
+            .any(|(u, p)| u == user && p.as_bytes() == password)
     }
 
     /// Account names that must exist on the host.

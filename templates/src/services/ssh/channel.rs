@@ -79,7 +79,10 @@ impl Writer<'_> {
         }
         for chunk in bytes.chunks(CHUNK) {
             let res = if stderr && self.ctx.pty.is_none() {
-                self.ctx.handle.extended_data(self.ctx.id, 1, chunk.to_vec()).await
+                self.ctx
+                    .handle
+                    .extended_data(self.ctx.id, 1, chunk.to_vec())
+                    .await
             } else {
                 self.ctx.handle.data(self.ctx.id, chunk.to_vec()).await
             };
@@ -167,8 +170,16 @@ fn is_stdin_shell(cmd: &str) -> bool {
 }
 
 async fn interactive(ctx: &ChanCtx, rx: &mut mpsc::Receiver<ChanIn>) {
-    let pty = ctx.pty.clone().unwrap_or(Pty { term: "xterm".into(), cols: 80, rows: 24 });
-    let rec = match ctx.shared.recorder.start(&ctx.sid, pty.cols, pty.rows, &pty.term) {
+    let pty = ctx.pty.clone().unwrap_or(Pty {
+        term: "xterm".into(),
+        cols: 80,
+        rows: 24,
+    });
+    let rec = match ctx
+        .shared
+        .recorder
+        .start(&ctx.sid, pty.cols, pty.rows, &pty.term)
+    {
         Start::Recording(r) => Some(r),
         Start::Skipped(d) => {
             ctx.events.emit(d);
@@ -176,7 +187,11 @@ async fn interactive(ctx: &ChanCtx, rx: &mut mpsc::Receiver<ChanIn>) {
         }
         Start::Disabled => None,
     };
-    let mut w = Writer { ctx, rec, exit: None };
+    let mut w = Writer {
+        ctx,
+        rec,
+        exit: None,
+    };
     let mut sh = shell_for(ctx, Entry::SshLogin);
     w.outs(sh.start()).await;
     while w.exit.is_none() {
@@ -208,7 +223,11 @@ async fn interactive(ctx: &ChanCtx, rx: &mut mpsc::Receiver<ChanIn>) {
 
 /// A shell with no pty reads commands from stdin, one line at a time, no prompt.
 async fn script(ctx: &ChanCtx, rx: &mut mpsc::Receiver<ChanIn>, cmd: Option<&str>) {
-    let mut w = Writer { ctx, rec: None, exit: None };
+    let mut w = Writer {
+        ctx,
+        rec: None,
+        exit: None,
+    };
     let mut sh = shell_for(ctx, Entry::Exec);
     if let Some(c) = cmd {
         ctx.events.emit(command(ctx, &sh, c));
@@ -258,7 +277,11 @@ fn command(ctx: &ChanCtx, sh: &Shell, cmd: &str) -> Draft {
 
 /// `ssh host cmd`: `bash -c cmd`, with whatever stdin arrives first.
 async fn exec(ctx: &ChanCtx, rx: &mut mpsc::Receiver<ChanIn>, cmd: &str) {
-    let mut w = Writer { ctx, rec: None, exit: None };
+    let mut w = Writer {
+        ctx,
+        rec: None,
+        exit: None,
+    };
     let mut sh = shell_for(ctx, Entry::Exec);
     let mut stdin = Vec::new();
     let mut wait = STDIN_GRACE;
@@ -269,7 +292,11 @@ async fn exec(ctx: &ChanCtx, rx: &mut mpsc::Receiver<ChanIn>, cmd: &str) {
                     stdin.extend_from_slice(&d[..d.len().min(MAX_STDIN - stdin.len())]);
                 }
                 // Data is flowing: read it to the end like `cat` would.
-                wait = ctx.shared.config.inactivity_timeout.unwrap_or(Duration::from_secs(300));
+                wait = ctx
+                    .shared
+                    .config
+                    .inactivity_timeout
+                    .unwrap_or(Duration::from_secs(300));
             }
             Ok(Some(ChanIn::Resize(..))) => {}
             Ok(Some(ChanIn::Eof)) | Ok(None) | Err(_) => break,
@@ -287,13 +314,22 @@ async fn store(ctx: &ChanCtx, up: Upload, via: &'static str) {
     let store = ctx.shared.artifacts.clone();
     let data = up.data;
     let stored = tokio::task::spawn_blocking(move || store.store(&data, None)).await;
-    let d = Draft::new(FILE_CAPTURED).field("path", up.path.clone()).field("via", via).field("received", up.received.to_string());
+    let d = Draft::new(FILE_CAPTURED)
+        .field("path", up.path.clone())
+        .field("via", via)
+        .field("received", up.received.to_string());
     let d = match stored {
         Ok(Ok(s)) => d
             .field("sha256", s.sha256.clone())
             .field("size", s.size.to_string())
             .field("truncated", (up.received > s.size).to_string())
-            .field("stored_as", s.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
+            .field(
+                "stored_as",
+                s.path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            ),
         Ok(Err(e)) => d.field("error", e.to_string()),
         Err(e) => d.field("error", e.to_string()),
     };
@@ -301,10 +337,20 @@ async fn store(ctx: &ChanCtx, up: Upload, via: &'static str) {
 }
 
 async fn scp(ctx: &ChanCtx, rx: &mut mpsc::Receiver<ChanIn>, mode: ScpMode, cmd: &str) {
-    let mut w = Writer { ctx, rec: None, exit: None };
+    let mut w = Writer {
+        ctx,
+        rec: None,
+        exit: None,
+    };
     let mut sh = shell_for(ctx, Entry::Exec);
     ctx.events.emit(command(ctx, &sh, cmd));
-    let mut scp = Scp::new(mode, &sh.cwd().to_owned(), sh.cred().clone(), ctx.shared.upload_cap, crate::shell::now());
+    let mut scp = Scp::new(
+        mode,
+        sh.cwd(),
+        sh.cred().clone(),
+        ctx.shared.upload_cap,
+        crate::shell::now(),
+    );
     let mut failed = false;
     let first = scp.start();
     for o in first {
@@ -335,12 +381,23 @@ async fn scp(ctx: &ChanCtx, rx: &mut mpsc::Receiver<ChanIn>, mode: ScpMode, cmd:
 }
 
 async fn sftp(ctx: &ChanCtx, rx: &mut mpsc::Receiver<ChanIn>) {
-    let mut w = Writer { ctx, rec: None, exit: None };
+    let mut w = Writer {
+        ctx,
+        rec: None,
+        exit: None,
+    };
     let mut sh = shell_for(ctx, Entry::Exec);
-    ctx.events.emit(command(ctx, &sh, "/usr/lib/openssh/sftp-server"));
+    ctx.events
+        .emit(command(ctx, &sh, "/usr/lib/openssh/sftp-server"));
     let home = sh.user().home.clone();
     let group = sh.host().group_name(sh.user().gid);
-    let mut server = Sftp::new(&home, sh.cred().clone(), (ctx.user.clone(), group), ctx.shared.upload_cap, crate::shell::now());
+    let mut server = Sftp::new(
+        &home,
+        sh.cred().clone(),
+        (ctx.user.clone(), group),
+        ctx.shared.upload_cap,
+        crate::shell::now(),
+    );
     while !server.closed() {
         let Some(msg) = rx.recv().await else { break };
         match msg {

@@ -75,7 +75,11 @@ impl<S> Killable<S> {
 use std::future::Future as _;
 
 impl<S: AsyncRead + Unpin> AsyncRead for Killable<S> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if this.killed(cx) {
             return Poll::Ready(Err(io::ErrorKind::ConnectionAborted.into()));
@@ -85,7 +89,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for Killable<S> {
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Killable<S> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         if this.killed(cx) {
             return Poll::Ready(Err(io::ErrorKind::ConnectionAborted.into()));
@@ -113,8 +121,17 @@ impl Drop for KillOnDrop {
 
 /// Serves one SSH connection; resolves to the disconnect reason.
 pub(super) async fn serve(shared: Arc<Shared>, conn: StreamConn) -> &'static str {
-    let StreamConn { mut io, info, events, .. } = conn;
-    let exchange = tokio::time::timeout(shared.login_grace, ident::exchange(&mut io, &shared.version)).await;
+    let StreamConn {
+        mut io,
+        info,
+        events,
+        ..
+    } = conn;
+    let exchange = tokio::time::timeout(
+        shared.login_grace,
+        ident::exchange(&mut io, &shared.version),
+    )
+    .await;
     let consumed = match exchange {
         Err(_) => return LOGIN_GRACE_TIMEOUT,
         Ok(Exchange::Closed) => return why::CLIENT_CLOSED,
@@ -149,7 +166,8 @@ pub(super) async fn serve(shared: Arc<Shared>, conn: StreamConn) -> &'static str
         chans: HashMap::new(),
         shells: 0,
     };
-    let running = match russh::server::run_stream(Arc::clone(&shared.config), stream, handler).await {
+    let running = match russh::server::run_stream(Arc::clone(&shared.config), stream, handler).await
+    {
         Ok(r) => r,
         Err(e) => {
             events.emit(Draft::new(PROTOCOL_ERROR).field("error", e.to_string()));
@@ -179,7 +197,9 @@ pub(super) async fn serve(shared: Arc<Shared>, conn: StreamConn) -> &'static str
         Some(Ok(())) if state.server_closed.load(Ordering::Relaxed) => why::SERVER_CLOSED,
         Some(Ok(())) => why::CLIENT_CLOSED,
         Some(Err(russh::Error::InactivityTimeout)) => why::IDLE_TIMEOUT,
-        Some(Err(russh::Error::Disconnect | russh::Error::HUP | russh::Error::IO(_))) => why::CLIENT_CLOSED,
+        Some(Err(russh::Error::Disconnect | russh::Error::HUP | russh::Error::IO(_))) => {
+            why::CLIENT_CLOSED
+        }
         Some(Err(e)) => {
             events.emit(Draft::new(PROTOCOL_ERROR).field("error", e.to_string()));
             why::SERVER_CLOSED
@@ -190,7 +210,9 @@ pub(super) async fn serve(shared: Arc<Shared>, conn: StreamConn) -> &'static str
 /// OpenSSH keeps offering every method after a failure ("publickey,password").
 fn reject() -> Auth {
     Auth::Reject {
-        proceed_with_methods: Some(russh::MethodSet::from(&[russh::MethodKind::PublicKey, russh::MethodKind::Password][..])),
+        proceed_with_methods: Some(russh::MethodSet::from(
+            &[russh::MethodKind::PublicKey, russh::MethodKind::Password][..],
+        )),
         partial_success: false,
     }
 }
@@ -220,7 +242,11 @@ impl Handler {
             self.state.server_closed.store(true, Ordering::Relaxed);
             if let Some(h) = self.state.handle.get() {
                 let _ = h
-                    .disconnect(Disconnect::ProtocolError, "Too many authentication failures".into(), String::new())
+                    .disconnect(
+                        Disconnect::ProtocolError,
+                        "Too many authentication failures".into(),
+                        String::new(),
+                    )
                     .await;
             }
         }
@@ -228,7 +254,9 @@ impl Handler {
     }
 
     fn start(&mut self, channel: ChannelId, kind: Kind, session: &mut Session) {
-        let Some(chan) = self.chans.get_mut(&channel) else { return };
+        let Some(chan) = self.chans.get_mut(&channel) else {
+            return;
+        };
         if chan.tx.is_some() {
             return;
         }
@@ -259,7 +287,7 @@ impl Handler {
         self.state.tasks.spawn(channel::run(kind, ctx, rx));
     }
 
-    fn to_task(&mut self, channel: ChannelId, msg: ChanIn) {
+    fn forward(&mut self, channel: ChannelId, msg: ChanIn) {
         // Never wait on a channel task from the transport loop: the task may
         // itself be waiting for the loop to send its output. A client that
         // outruns its shell by this much loses input, as a full tty would.
@@ -283,7 +311,11 @@ impl russh::server::Handler for Handler {
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
         let ok = self.shared.creds.accepts(user, password.as_bytes());
-        let outcome = if ok { Outcome::Success } else { Outcome::Failure };
+        let outcome = if ok {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        };
         self.events.emit(
             Draft::new(AUTH)
                 .credential(user, "plaintext", password.as_bytes(), outcome)
@@ -298,7 +330,11 @@ impl russh::server::Handler for Handler {
         self.fail().await
     }
 
-    async fn auth_publickey_offered(&mut self, user: &str, offer: PublicKeyOffer<'_>) -> Result<Auth, Self::Error> {
+    async fn auth_publickey_offered(
+        &mut self,
+        user: &str,
+        offer: PublicKeyOffer<'_>,
+    ) -> Result<Auth, Self::Error> {
         let fp = fingerprint(offer.public_key);
         self.events.emit(
             Draft::new(AUTH)
@@ -333,10 +369,19 @@ impl russh::server::Handler for Handler {
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
         if self.chans.len() >= MAX_SESSIONS {
-            reply.reject(ChannelOpenFailure::AdministrativelyProhibited).await;
+            reply
+                .reject(ChannelOpenFailure::AdministrativelyProhibited)
+                .await;
             return Ok(());
         }
-        self.chans.insert(channel.id(), Chan { pty: None, env: Vec::new(), tx: None });
+        self.chans.insert(
+            channel.id(),
+            Chan {
+                pty: None,
+                env: Vec::new(),
+                tx: None,
+            },
+        );
         reply.accept().await;
         Ok(())
     }
@@ -355,7 +400,10 @@ impl russh::server::Handler for Handler {
             Draft::new(FORWARD_REQUEST)
                 .field("dst_host", host_to_connect)
                 .field("dst_port", port_to_connect.to_string())
-                .field("originator", format!("{originator_address}:{originator_port}")),
+                .field(
+                    "originator",
+                    format!("{originator_address}:{originator_port}"),
+                ),
         );
         // Egress is never given: what a firewalled host answers.
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -380,8 +428,16 @@ impl russh::server::Handler for Handler {
                 c.pty = Some(Pty {
                     term: term.chars().take(64).collect(),
                     // A zero size means "unknown": bash then assumes 80x24.
-                    cols: if col_width == 0 { 80 } else { col_width.min(1000) },
-                    rows: if row_height == 0 { 24 } else { row_height.min(1000) },
+                    cols: if col_width == 0 {
+                        80
+                    } else {
+                        col_width.min(1000)
+                    },
+                    rows: if row_height == 0 {
+                        24
+                    } else {
+                        row_height.min(1000)
+                    },
                 });
                 session.channel_success(channel)?;
             }
@@ -390,29 +446,53 @@ impl russh::server::Handler for Handler {
         Ok(())
     }
 
-    async fn env_request(&mut self, channel: ChannelId, name: &str, value: &str, _session: &mut Session) -> Result<(), Self::Error> {
+    async fn env_request(
+        &mut self,
+        channel: ChannelId,
+        name: &str,
+        value: &str,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
         if let Some(c) = self.chans.get_mut(&channel)
             && c.env.len() < MAX_ENV
         {
-            c.env.push((name.chars().take(128).collect(), value.chars().take(1024).collect()));
+            c.env.push((
+                name.chars().take(128).collect(),
+                value.chars().take(1024).collect(),
+            ));
         }
         Ok(())
     }
 
-    async fn shell_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
+    async fn shell_request(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
         session.channel_success(channel)?;
         self.start(channel, Kind::Shell, session);
         Ok(())
     }
 
-    async fn exec_request(&mut self, channel: ChannelId, data: &[u8], session: &mut Session) -> Result<(), Self::Error> {
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
         session.channel_success(channel)?;
-        let cmd = String::from_utf8_lossy(&data[..data.len().min(crate::shell::MAX_COMMAND)]).into_owned();
+        let cmd = String::from_utf8_lossy(&data[..data.len().min(crate::shell::MAX_COMMAND)])
+            .into_owned();
         self.start(channel, Kind::Exec(cmd), session);
         Ok(())
     }
 
-    async fn subsystem_request(&mut self, channel: ChannelId, name: &str, session: &mut Session) -> Result<(), Self::Error> {
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
         if name == "sftp" {
             session.channel_success(channel)?;
             self.start(channel, Kind::Sftp, session);
@@ -422,8 +502,13 @@ impl russh::server::Handler for Handler {
         Ok(())
     }
 
-    async fn data(&mut self, channel: ChannelId, data: &[u8], _session: &mut Session) -> Result<(), Self::Error> {
-        self.to_task(channel, ChanIn::Data(data.to_vec()));
+    async fn data(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.forward(channel, ChanIn::Data(data.to_vec()));
         Ok(())
     }
 
@@ -437,16 +522,27 @@ impl russh::server::Handler for Handler {
         _pix_height: u32,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        self.to_task(channel, ChanIn::Resize(col_width.clamp(1, 1000), row_height.clamp(1, 1000)));
+        self.forward(
+            channel,
+            ChanIn::Resize(col_width.clamp(1, 1000), row_height.clamp(1, 1000)),
+        );
         Ok(())
     }
 
-    async fn channel_eof(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
-        self.to_task(channel, ChanIn::Eof);
+    async fn channel_eof(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.forward(channel, ChanIn::Eof);
         Ok(())
     }
 
-    async fn channel_close(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
+    async fn channel_close(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
         self.chans.remove(&channel);
         Ok(())
     }

@@ -68,7 +68,10 @@ fn comment(hostname: &str) -> String {
 
 fn rsa(seed: &Seed, data_dir: &Path, hostname: &str) -> Result<PrivateKey, KeyError> {
     let dir = data_dir.join("keys");
-    let path = dir.join(format!("ssh_host_rsa_key-{}", seed.hex("ssh.hostkey.rsa.tag", 16)));
+    let path = dir.join(format!(
+        "ssh_host_rsa_key-{}",
+        seed.hex("ssh.hostkey.rsa.tag", 16)
+    ));
     if let Ok(text) = std::fs::read_to_string(&path)
         && let Ok(k) = PrivateKey::from_openssh(&text)
         && k.algorithm().is_rsa()
@@ -98,12 +101,25 @@ fn rsa(seed: &Seed, data_dir: &Path, hostname: &str) -> Result<PrivateKey, KeyEr
 }
 
 /// Loads or derives the host keys (RSA only when `with_rsa`).
-pub fn load(seed: &Seed, data_dir: &Path, hostname: &str, with_rsa: bool) -> Result<HostKeys, KeyError> {
+pub fn load(
+    seed: &Seed,
+    data_dir: &Path,
+    hostname: &str,
+    with_rsa: bool,
+) -> Result<HostKeys, KeyError> {
     let mut ed = [0u8; 32];
     seed.rng("ssh.hostkey.ed25519").fill_bytes(&mut ed);
-    let ed = PrivateKey::new(KeypairData::Ed25519(Ed25519Keypair::from_seed(&ed)), comment(hostname))?;
+    let ed = PrivateKey::new(
+        KeypairData::Ed25519(Ed25519Keypair::from_seed(&ed)),
+        comment(hostname),
+    )?;
     let mut rng = SeededRng(seed.rng("ssh.hostkey.ecdsa"));
-    let mut ecdsa = PrivateKey::random(&mut rng, Algorithm::Ecdsa { curve: EcdsaCurve::NistP256 })?;
+    let mut ecdsa = PrivateKey::random(
+        &mut rng,
+        Algorithm::Ecdsa {
+            curve: EcdsaCurve::NistP256,
+        },
+    )?;
     ecdsa.set_comment(comment(hostname));
     let mut keys = Vec::new();
     if with_rsa {
@@ -141,7 +157,12 @@ mod tests {
         let a = load(&Seed::from_spec(Some("a"), "x"), dir.path(), "h", false).unwrap();
         let a2 = load(&Seed::from_spec(Some("a"), "x"), dir.path(), "h", false).unwrap();
         let b = load(&Seed::from_spec(Some("b"), "x"), dir.path(), "h", false).unwrap();
-        let fp = |k: &HostKeys| k.keys.iter().map(|k| fingerprint(k.public_key())).collect::<Vec<_>>();
+        let fp = |k: &HostKeys| {
+            k.keys
+                .iter()
+                .map(|k| fingerprint(k.public_key()))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(fp(&a), fp(&a2));
         assert_ne!(fp(&a), fp(&b));
         assert_eq!(a.public_files[0].0, "ssh_host_ecdsa_key.pub");

@@ -86,14 +86,23 @@ pub enum Exchange {
 
 /// Sends `SSH-2.0-{version}\r\n` and reads the client's identification.
 pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S, version: &str) -> Exchange {
-    if io.write_all(format!("SSH-2.0-{version}\r\n").as_bytes()).await.is_err() {
+    if io
+        .write_all(format!("SSH-2.0-{version}\r\n").as_bytes())
+        .await
+        .is_err()
+    {
         return Exchange::Closed;
     }
     let mut buf = Vec::with_capacity(64);
     let mut chunk = [0u8; 512];
     loop {
         match parse_ident(&buf) {
-            Verdict::Ok(client) => return Exchange::Ok { client, consumed: buf },
+            Verdict::Ok(client) => {
+                return Exchange::Ok {
+                    client,
+                    consumed: buf,
+                };
+            }
             Verdict::Reject(reply, client) => {
                 if !reply.is_empty() {
                     let _ = io.write_all(reply).await;
@@ -132,7 +141,11 @@ impl<S> Replay<S> {
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Replay<S> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if this.pos < this.prefix.len() {
             let n = (this.prefix.len() - this.pos).min(buf.remaining());
@@ -149,7 +162,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for Replay<S> {
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Replay<S> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         if this.skip > 0 && !buf.is_empty() {
             let n = this.skip.min(buf.len());
@@ -174,19 +191,43 @@ mod tests {
 
     #[test]
     fn replies_like_openssh() {
-        assert_eq!(parse_ident(b"SSH-2.0-OpenSSH_9.2p1 Debian\r\n"), Verdict::Ok("SSH-2.0-OpenSSH_9.2p1 Debian".into()));
-        assert_eq!(parse_ident(b"SSH-1.99-x\n"), Verdict::Ok("SSH-1.99-x".into()));
+        assert_eq!(
+            parse_ident(b"SSH-2.0-OpenSSH_9.2p1 Debian\r\n"),
+            Verdict::Ok("SSH-2.0-OpenSSH_9.2p1 Debian".into())
+        );
+        assert_eq!(
+            parse_ident(b"SSH-1.99-x\n"),
+            Verdict::Ok("SSH-1.99-x".into())
+        );
         assert_eq!(parse_ident(b"SSH-2.0-x"), Verdict::Incomplete);
         assert_eq!(parse_ident(b"SS"), Verdict::Incomplete);
         assert_eq!(parse_ident(b"G"), Verdict::Incomplete);
-        assert!(matches!(parse_ident(b"SSH-2.0-a\x00b\r\n"), Verdict::Reject(INVALID, _)));
-        assert!(matches!(parse_ident(b"SSH-2.0-\r\n"), Verdict::Reject(INVALID, _)));
-        assert!(matches!(parse_ident(b"SSH-1337-OpenSSH_9.0\r\n"), Verdict::Reject(INVALID, _)));
-        assert!(matches!(parse_ident(b"SSH-1.5-OpenSSH_9.0\r\n"), Verdict::Reject(MAJOR_DIFFERS, _)));
-        assert!(matches!(parse_ident(b"GET / HTTP/1.0\r\n"), Verdict::Reject(INVALID, _)));
+        assert!(matches!(
+            parse_ident(b"SSH-2.0-a\x00b\r\n"),
+            Verdict::Reject(INVALID, _)
+        ));
+        assert!(matches!(
+            parse_ident(b"SSH-2.0-\r\n"),
+            Verdict::Reject(INVALID, _)
+        ));
+        assert!(matches!(
+            parse_ident(b"SSH-1337-OpenSSH_9.0\r\n"),
+            Verdict::Reject(INVALID, _)
+        ));
+        assert!(matches!(
+            parse_ident(b"SSH-1.5-OpenSSH_9.0\r\n"),
+            Verdict::Reject(MAJOR_DIFFERS, _)
+        ));
+        assert!(matches!(
+            parse_ident(b"GET / HTTP/1.0\r\n"),
+            Verdict::Reject(INVALID, _)
+        ));
         assert!(matches!(parse_ident(b"\r\n"), Verdict::Reject(INVALID, _)));
         assert_eq!(parse_ident(&[b'S'; 300]), Verdict::Incomplete);
-        assert!(matches!(parse_ident(&[b'S'; MAX_IDENT]), Verdict::Reject(b"", _)));
+        assert!(matches!(
+            parse_ident(&[b'S'; MAX_IDENT]),
+            Verdict::Reject(b"", _)
+        ));
         let mut long = b"SSH-2.0-".to_vec();
         long.extend([b'a'; 300]);
         long.extend(b"\r\n");

@@ -109,15 +109,21 @@ impl SshService {
         let version = match cfg.table.str("ssh_version")? {
             None => release.ssh_version.to_owned(),
             Some(v) => {
-                let ok = !v.is_empty() && v.len() <= 200 && v.bytes().all(|b| (0x20..0x7f).contains(&b));
+                let ok =
+                    !v.is_empty() && v.len() <= 200 && v.bytes().all(|b| (0x20..0x7f).contains(&b));
                 if !ok {
                     return Err(SpecError::invalid(
                         cfg.table.key_path("ssh_version"),
-                        format!("{v:?} is not an SSH software version like OpenSSH_9.2p1 Debian-2+deb12u3"),
+                        format!(
+                            "{v:?} is not an SSH software version like OpenSSH_9.2p1 Debian-2+deb12u3"
+                        ),
                     ));
                 }
                 if version::HONEYPOT_BANNERS.contains(&v.as_str()) {
-                    return Err(SpecError::invalid(cfg.table.key_path("ssh_version"), format!("{v:?} is a known honeypot default")));
+                    return Err(SpecError::invalid(
+                        cfg.table.key_path("ssh_version"),
+                        format!("{v:?} is a known honeypot default"),
+                    ));
                 }
                 if !version::KNOWN_BANNERS.contains(&v.as_str()) {
                     tracing::warn!(version = %v, "ssh_version is not in the curated list of common builds");
@@ -126,15 +132,32 @@ impl SshService {
             }
         };
         let creds = Credentials::from_table(&mut cfg.table, persona.seed())?;
-        let max_auth_tries = cfg.table.uint("max_auth_tries", 1, 100)?.map_or(6, |v| v as u32);
-        let login_grace = Duration::from_secs(cfg.table.uint("login_grace_s", 1, 3600)?.unwrap_or(120));
+        let max_auth_tries = cfg
+            .table
+            .uint("max_auth_tries", 1, 100)?
+            .map_or(6, |v| v as u32);
+        let login_grace =
+            Duration::from_secs(cfg.table.uint("login_grace_s", 1, 3600)?.unwrap_or(120));
         let auth_banner = cfg.table.str("auth_banner")?;
-        let upload_cap = cfg.table.uint("max_upload_mb", 1, 1024)?.map_or(16, |v| v as usize) * 1024 * 1024;
+        let upload_cap = cfg
+            .table
+            .uint("max_upload_mb", 1, 1024)?
+            .map_or(16, |v| v as usize)
+            * 1024
+            * 1024;
         let recording = RecordingConfig::from_table(&mut cfg.table)?;
         let profile = version::profile(&version);
-        let with_rsa = profile.host_keys.iter().any(|k| k.starts_with("rsa") || *k == "ssh-rsa");
-        let keys = hostkeys::load(persona.seed(), &persona.data_dir, &persona.hostname, with_rsa)
-            .map_err(|e| SpecError::invalid(cfg.table.key_path("ssh_version"), e.to_string()))?;
+        let with_rsa = profile
+            .host_keys
+            .iter()
+            .any(|k| k.starts_with("rsa") || *k == "ssh-rsa");
+        let keys = hostkeys::load(
+            persona.seed(),
+            &persona.data_dir,
+            &persona.hostname,
+            with_rsa,
+        )
+        .map_err(|e| SpecError::invalid(cfg.table.key_path("ssh_version"), e.to_string()))?;
         let host = Arc::new(Host::new(
             Arc::clone(persona),
             &HostConfig {

@@ -37,7 +37,9 @@ pub fn parse_command(cmd: &str) -> Option<ScpMode> {
         }
     }
     match (sink, source) {
-        (true, false) => Some(ScpMode::Sink(paths.first().cloned().unwrap_or_else(|| ".".into()))),
+        (true, false) => Some(ScpMode::Sink(
+            paths.first().cloned().unwrap_or_else(|| ".".into()),
+        )),
         (false, true) if !paths.is_empty() => Some(ScpMode::Source(paths)),
         _ => None,
     }
@@ -46,9 +48,20 @@ pub fn parse_command(cmd: &str) -> Option<ScpMode> {
 #[derive(Debug)]
 enum State {
     Control,
-    Data { path: String, mode: u32, remaining: u64, data: Vec<u8>, received: u64 },
-    Status { upload: Upload, mode: u32 },
-    SourceWait { next: usize },
+    Data {
+        path: String,
+        mode: u32,
+        remaining: u64,
+        data: Vec<u8>,
+        received: u64,
+    },
+    Status {
+        upload: Upload,
+        mode: u32,
+    },
+    SourceWait {
+        next: usize,
+    },
     Done,
 }
 
@@ -104,7 +117,9 @@ impl Scp {
         if let Some(d) = self.dirs.last() {
             return Ok(normalize(d, name));
         }
-        let ScpMode::Sink(target) = &self.mode else { return Err("protocol error".into()) };
+        let ScpMode::Sink(target) = &self.mode else {
+            return Err("protocol error".into());
+        };
         match vfs.stat(&self.cwd, target, true) {
             Ok((p, n)) if n.is_dir() => Ok(normalize(&p, name)),
             Ok((p, _)) => Ok(p),
@@ -125,18 +140,27 @@ impl Scp {
                         return out;
                     }
                     self.buf.remove(0);
-                    let ScpMode::Source(paths) = &self.mode else { return out };
+                    let ScpMode::Source(paths) = &self.mode else {
+                        return out;
+                    };
                     let Some(p) = paths.get(next).cloned() else {
                         return out;
                     };
                     let result = vfs.stat(&self.cwd, &p, true).map(|(c, n)| (c, n.clone()));
                     match result {
-                        Ok((_, n)) if n.is_dir() => out.push(err(format!("{p}: not a regular file"))),
-                        Ok((_, n)) if !self.cred.may(&n, crate::shell::vfs::Access::Read) => out.push(err(format!("{p}: Permission denied"))),
+                        Ok((_, n)) if n.is_dir() => {
+                            out.push(err(format!("{p}: not a regular file")))
+                        }
+                        Ok((_, n)) if !self.cred.may(&n, crate::shell::vfs::Access::Read) => {
+                            out.push(err(format!("{p}: Permission denied")))
+                        }
                         Ok((_, n)) => {
                             let body = vfs.read_static(&n);
                             let name = p.rsplit('/').next().unwrap_or("file");
-                            out.push(XferOut::Reply(format!("C{:04o} {} {name}\n", n.mode & 0o7777, body.len()).into_bytes()));
+                            out.push(XferOut::Reply(
+                                format!("C{:04o} {} {name}\n", n.mode & 0o7777, body.len())
+                                    .into_bytes(),
+                            ));
                             let mut data = body;
                             data.push(0);
                             out.push(XferOut::Reply(data));
@@ -161,13 +185,20 @@ impl Scp {
                     match kind {
                         'C' | 'D' => {
                             let mut it = text[1..].splitn(3, ' ');
-                            let (mode, size, name) = (it.next().unwrap_or(""), it.next().unwrap_or(""), it.next().unwrap_or(""));
-                            let (Ok(mode), Ok(size)) = (u32::from_str_radix(mode, 8), size.parse::<u64>()) else {
+                            let (mode, size, name) = (
+                                it.next().unwrap_or(""),
+                                it.next().unwrap_or(""),
+                                it.next().unwrap_or(""),
+                            );
+                            let (Ok(mode), Ok(size)) =
+                                (u32::from_str_radix(mode, 8), size.parse::<u64>())
+                            else {
                                 out.push(err("protocol error: bad mode".into()));
                                 self.state = State::Done;
                                 return out;
                             };
-                            if name.is_empty() || name.contains('/') || name == ".." || name == "." {
+                            if name.is_empty() || name.contains('/') || name == ".." || name == "."
+                            {
                                 out.push(err(format!("error: unexpected filename: {name}")));
                                 self.state = State::Done;
                                 return out;
@@ -193,14 +224,22 @@ impl Scp {
                                     }
                                 }
                             } else {
-                                let parent_ok = vfs.stat("/", crate::shell::vfs::split(&path).0, true).is_ok_and(|(_, n)| n.is_dir());
+                                let parent_ok = vfs
+                                    .stat("/", crate::shell::vfs::split(&path).0, true)
+                                    .is_ok_and(|(_, n)| n.is_dir());
                                 if !parent_ok {
                                     out.push(err(format!("{path}: No such file or directory")));
                                     self.state = State::Done;
                                     return out;
                                 }
                                 out.push(XferOut::Reply(vec![0]));
-                                self.state = State::Data { path, mode, remaining: size, data: Vec::new(), received: 0 };
+                                self.state = State::Data {
+                                    path,
+                                    mode,
+                                    remaining: size,
+                                    data: Vec::new(),
+                                    received: 0,
+                                };
                             }
                         }
                         'E' => {
@@ -216,17 +255,36 @@ impl Scp {
                         }
                     }
                 }
-                State::Data { path, mode, remaining, mut data, received } => {
+                State::Data {
+                    path,
+                    mode,
+                    remaining,
+                    mut data,
+                    received,
+                } => {
                     let take = (remaining.min(self.buf.len() as u64)) as usize;
                     let chunk: Vec<u8> = self.buf.drain(..take).collect();
                     write_at(&mut data, received, &chunk, self.cap);
                     let received = received + take as u64;
                     let remaining = remaining - take as u64;
                     if remaining > 0 {
-                        self.state = State::Data { path, mode, remaining, data, received };
+                        self.state = State::Data {
+                            path,
+                            mode,
+                            remaining,
+                            data,
+                            received,
+                        };
                         return out;
                     }
-                    self.state = State::Status { upload: Upload { path, data, received }, mode };
+                    self.state = State::Status {
+                        upload: Upload {
+                            path,
+                            data,
+                            received,
+                        },
+                        mode,
+                    };
                 }
                 State::Status { upload, mode } => {
                     if self.buf.is_empty() {
@@ -261,31 +319,70 @@ mod tests {
 
     #[test]
     fn sink_receives_a_file_byte_by_byte() {
-        assert_eq!(parse_command("scp -t /tmp/"), Some(ScpMode::Sink("/tmp/".into())));
-        assert_eq!(parse_command("scp -v -r -t -- /tmp"), Some(ScpMode::Sink("/tmp".into())));
-        assert_eq!(parse_command("scp -f /etc/passwd"), Some(ScpMode::Source(vec!["/etc/passwd".into()])));
+        assert_eq!(
+            parse_command("scp -t /tmp/"),
+            Some(ScpMode::Sink("/tmp/".into()))
+        );
+        assert_eq!(
+            parse_command("scp -v -r -t -- /tmp"),
+            Some(ScpMode::Sink("/tmp".into()))
+        );
+        assert_eq!(
+            parse_command("scp -f /etc/passwd"),
+            Some(ScpMode::Source(vec!["/etc/passwd".into()]))
+        );
         assert_eq!(parse_command("ls -t"), None);
         let mut v = vfs();
-        let mut s = Scp::new(ScpMode::Sink("/tmp/".into()), "/root", Cred { uid: 0, gids: vec![0] }, 4, 0);
+        let mut s = Scp::new(
+            ScpMode::Sink("/tmp/".into()),
+            "/root",
+            Cred {
+                uid: 0,
+                gids: vec![0],
+            },
+            4,
+            0,
+        );
         assert_eq!(s.start(), vec![XferOut::Reply(vec![0])]);
         let mut out = Vec::new();
         for b in b"C0755 6 x.sh\nabcdef\0" {
             out.extend(s.feed(&[*b], &mut v));
         }
         assert_eq!(out[0], XferOut::Reply(vec![0]));
-        assert_eq!(out[1], XferOut::Upload(Upload { path: "/tmp/x.sh".into(), data: b"abcd".to_vec(), received: 6 }));
+        assert_eq!(
+            out[1],
+            XferOut::Upload(Upload {
+                path: "/tmp/x.sh".into(),
+                data: b"abcd".to_vec(),
+                received: 6
+            })
+        );
         assert_eq!(out[2], XferOut::Reply(vec![0]));
         assert_eq!(v.get("/tmp/x.sh").unwrap().mode, 0o755);
         let bad = s.feed(b"C0644 1 ../x\n", &mut v);
-        assert!(matches!(&bad[0], XferOut::Reply(b) if b.starts_with(b"\x01scp: error: unexpected filename")));
+        assert!(
+            matches!(&bad[0], XferOut::Reply(b) if b.starts_with(b"\x01scp: error: unexpected filename"))
+        );
     }
 
     #[test]
     fn garbage_does_not_panic() {
         let mut v = vfs();
-        let mut s = Scp::new(ScpMode::Sink("/nope/x".into()), "/root", Cred { uid: 0, gids: vec![0] }, 10, 0);
+        let mut s = Scp::new(
+            ScpMode::Sink("/nope/x".into()),
+            "/root",
+            Cred {
+                uid: 0,
+                gids: vec![0],
+            },
+            10,
+            0,
+        );
         let _ = s.start();
-        let _ = s.feed(b"C0644 99999999999999999999 a\n\x00\xff\nD7777 0 b\nE\nZ\n", &mut v);
+        let _ = s.feed(
+            b"C0644 99999999999999999999 a\n\x00\xff\nD7777 0 b\nE\nZ\n",
+            &mut v,
+        );
         let _ = s.feed(&[b'C'; 9000], &mut v);
     }
 }

@@ -44,7 +44,9 @@ pub fn place(vfs: &mut Vfs, cred: &Cred, path: &str, data: &[u8], mode: u32, now
 
 /// Appends `bytes` at `offset` of `buf`, keeping at most `cap` bytes.
 pub fn write_at(buf: &mut Vec<u8>, offset: u64, bytes: &[u8], cap: usize) {
-    let Ok(off) = usize::try_from(offset) else { return };
+    let Ok(off) = usize::try_from(offset) else {
+        return;
+    };
     if off >= cap {
         return;
     }

@@ -99,7 +99,13 @@ pub const OPENSSH_8_4: Profile = Profile {
         KEX_TAIL[3],
         "kex-strict-s-v00@openssh.com",
     ],
-    host_keys: &["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa", "ecdsa-sha2-nistp256", "ssh-ed25519"],
+    host_keys: &[
+        "rsa-sha2-512",
+        "rsa-sha2-256",
+        "ssh-rsa",
+        "ecdsa-sha2-nistp256",
+        "ssh-ed25519",
+    ],
     ciphers: CIPHERS,
     macs: MACS,
     compression: COMPRESSION,
@@ -121,7 +127,12 @@ pub const OPENSSH_8_9: Profile = Profile {
         KEX_TAIL[3],
         "kex-strict-s-v00@openssh.com",
     ],
-    host_keys: &["rsa-sha2-512", "rsa-sha2-256", "ecdsa-sha2-nistp256", "ssh-ed25519"],
+    host_keys: &[
+        "rsa-sha2-512",
+        "rsa-sha2-256",
+        "ecdsa-sha2-nistp256",
+        "ssh-ed25519",
+    ],
     ciphers: CIPHERS,
     macs: MACS,
     compression: COMPRESSION,
@@ -143,7 +154,12 @@ pub const OPENSSH_9_2: Profile = Profile {
         KEX_TAIL[3],
         "kex-strict-s-v00@openssh.com",
     ],
-    host_keys: &["rsa-sha2-512", "rsa-sha2-256", "ecdsa-sha2-nistp256", "ssh-ed25519"],
+    host_keys: &[
+        "rsa-sha2-512",
+        "rsa-sha2-256",
+        "ecdsa-sha2-nistp256",
+        "ssh-ed25519",
+    ],
     ciphers: CIPHERS,
     macs: MACS,
     compression: COMPRESSION,
@@ -166,7 +182,12 @@ pub const OPENSSH_9_6: Profile = Profile {
         "ext-info-s",
         "kex-strict-s-v00@openssh.com",
     ],
-    host_keys: &["rsa-sha2-512", "rsa-sha2-256", "ecdsa-sha2-nistp256", "ssh-ed25519"],
+    host_keys: &[
+        "rsa-sha2-512",
+        "rsa-sha2-256",
+        "ecdsa-sha2-nistp256",
+        "ssh-ed25519",
+    ],
     ciphers: CIPHERS,
     macs: MACS,
     compression: COMPRESSION,
@@ -217,10 +238,16 @@ pub fn profile(ident: &str) -> &'static Profile {
 
 fn host_key_algorithm(name: &str) -> Option<Algorithm> {
     Some(match name {
-        "rsa-sha2-512" => Algorithm::Rsa { hash: Some(HashAlg::Sha512) },
-        "rsa-sha2-256" => Algorithm::Rsa { hash: Some(HashAlg::Sha256) },
+        "rsa-sha2-512" => Algorithm::Rsa {
+            hash: Some(HashAlg::Sha512),
+        },
+        "rsa-sha2-256" => Algorithm::Rsa {
+            hash: Some(HashAlg::Sha256),
+        },
         "ssh-rsa" => Algorithm::Rsa { hash: None },
-        "ecdsa-sha2-nistp256" => Algorithm::Ecdsa { curve: EcdsaCurve::NistP256 },
+        "ecdsa-sha2-nistp256" => Algorithm::Ecdsa {
+            curve: EcdsaCurve::NistP256,
+        },
         "ssh-ed25519" => Algorithm::Ed25519,
         _ => return None,
     })
@@ -237,11 +264,36 @@ fn kex_name(name: &str) -> Option<kex::Name> {
 impl Profile {
     /// Names OpenSSH advertises that russh cannot, in table order.
     pub fn gaps(&self) -> Vec<&'static str> {
-        let mut out: Vec<&'static str> = self.kex.iter().copied().filter(|n| kex_name(n).is_none()).collect();
-        out.extend(self.host_keys.iter().copied().filter(|n| host_key_algorithm(n).is_none()));
-        out.extend(self.ciphers.iter().copied().filter(|n| cipher::Name::try_from(*n).is_err()));
-        out.extend(self.macs.iter().copied().filter(|n| mac::Name::try_from(*n).is_err()));
-        out.extend(self.compression.iter().copied().filter(|n| compression::Name::try_from(*n).is_err()));
+        let mut out: Vec<&'static str> = self
+            .kex
+            .iter()
+            .copied()
+            .filter(|n| kex_name(n).is_none())
+            .collect();
+        out.extend(
+            self.host_keys
+                .iter()
+                .copied()
+                .filter(|n| host_key_algorithm(n).is_none()),
+        );
+        out.extend(
+            self.ciphers
+                .iter()
+                .copied()
+                .filter(|n| cipher::Name::try_from(*n).is_err()),
+        );
+        out.extend(
+            self.macs
+                .iter()
+                .copied()
+                .filter(|n| mac::Name::try_from(*n).is_err()),
+        );
+        out.extend(
+            self.compression
+                .iter()
+                .copied()
+                .filter(|n| compression::Name::try_from(*n).is_err()),
+        );
         out
     }
 
@@ -249,11 +301,31 @@ impl Profile {
     pub fn preferred(&self) -> Preferred {
         Preferred {
             kex: Cow::Owned(self.kex.iter().filter_map(|n| kex_name(n)).collect()),
-            key: Cow::Owned(self.host_keys.iter().filter_map(|n| host_key_algorithm(n)).collect()),
+            key: Cow::Owned(
+                self.host_keys
+                    .iter()
+                    .filter_map(|n| host_key_algorithm(n))
+                    .collect(),
+            ),
             host_key_certificates: Cow::Borrowed(&[]),
-            cipher: Cow::Owned(self.ciphers.iter().filter_map(|n| cipher::Name::try_from(*n).ok()).collect()),
-            mac: Cow::Owned(self.macs.iter().filter_map(|n| mac::Name::try_from(*n).ok()).collect()),
-            compression: Cow::Owned(self.compression.iter().filter_map(|n| compression::Name::try_from(*n).ok()).collect()),
+            cipher: Cow::Owned(
+                self.ciphers
+                    .iter()
+                    .filter_map(|n| cipher::Name::try_from(*n).ok())
+                    .collect(),
+            ),
+            mac: Cow::Owned(
+                self.macs
+                    .iter()
+                    .filter_map(|n| mac::Name::try_from(*n).ok())
+                    .collect(),
+            ),
+            compression: Cow::Owned(
+                self.compression
+                    .iter()
+                    .filter_map(|n| compression::Name::try_from(*n).ok())
+                    .collect(),
+            ),
         }
     }
 }
@@ -278,7 +350,12 @@ mod tests {
     /// and the module docs must be updated.
     #[test]
     fn gaps_are_exactly_the_documented_ones() {
-        let umac = ["umac-64-etm@openssh.com", "umac-128-etm@openssh.com", "umac-64@openssh.com", "umac-128@openssh.com"];
+        let umac = [
+            "umac-64-etm@openssh.com",
+            "umac-128-etm@openssh.com",
+            "umac-64@openssh.com",
+            "umac-128@openssh.com",
+        ];
         for p in [&OPENSSH_8_9, &OPENSSH_9_2, &OPENSSH_9_6] {
             let mut want = vec!["sntrup761x25519-sha512@openssh.com"];
             want.extend(umac);
@@ -303,8 +380,26 @@ mod tests {
             ]
         );
         let keys: Vec<String> = pref.key.iter().map(|k| k.to_string()).collect();
-        assert_eq!(keys, ["rsa-sha2-512", "rsa-sha2-256", "ecdsa-sha2-nistp256", "ssh-ed25519"]);
+        assert_eq!(
+            keys,
+            [
+                "rsa-sha2-512",
+                "rsa-sha2-256",
+                "ecdsa-sha2-nistp256",
+                "ssh-ed25519"
+            ]
+        );
         let macs: Vec<&str> = pref.mac.iter().map(|k| k.as_ref()).collect();
-        assert_eq!(macs, ["hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-sha1-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512", "hmac-sha1"]);
+        assert_eq!(
+            macs,
+            [
+                "hmac-sha2-256-etm@openssh.com",
+                "hmac-sha2-512-etm@openssh.com",
+                "hmac-sha1-etm@openssh.com",
+                "hmac-sha2-256",
+                "hmac-sha2-512",
+                "hmac-sha1"
+            ]
+        );
     }
 }

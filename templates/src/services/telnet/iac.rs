@@ -195,7 +195,17 @@ mod tests {
         for b in all.iter() {
             items.extend(p.feed(&[*b]));
         }
-        let data: Vec<u8> = items.iter().filter_map(|i| if let Item::Data(d) = i { Some(d.clone()) } else { None }).flatten().collect();
+        let data: Vec<u8> = items
+            .iter()
+            .filter_map(|i| {
+                if let Item::Data(d) = i {
+                    Some(d.clone())
+                } else {
+                    None
+                }
+            })
+            .flatten()
+            .collect();
         assert_eq!(data, b"abc\rd\re\xff");
         assert!(items.contains(&Item::Negotiate(WILL, 24)));
         assert!(items.contains(&Item::Sub(24, b"\x00XTERM".to_vec())));

@@ -78,14 +78,19 @@ impl TelnetService {
         let port = cfg.port(DEFAULT_PORT)?;
         let persona = &ctx.persona;
         let creds = Credentials::from_table(&mut cfg.table, persona.seed())?;
-        let retries = cfg.table.uint("login_retries", 1, 100)?.map_or(5, |v| v as u32);
-        let login_timeout = Duration::from_secs(cfg.table.uint("login_timeout_s", 1, 3600)?.unwrap_or(60));
+        let retries = cfg
+            .table
+            .uint("login_retries", 1, 100)?
+            .map_or(5, |v| v as u32);
+        let login_timeout =
+            Duration::from_secs(cfg.table.uint("login_timeout_s", 1, 3600)?.unwrap_or(60));
         let recording = RecordingConfig::from_table(&mut cfg.table)?;
         // The same host keys as the ssh service (Ed25519/ECDSA are derived;
         // RSA only when its cache exists), so /etc/ssh agrees across services.
-        let keys = super::ssh::hostkeys::load(persona.seed(), &persona.data_dir, &persona.hostname, false)
-            .map(|k| k.public_files)
-            .unwrap_or_default();
+        let keys =
+            super::ssh::hostkeys::load(persona.seed(), &persona.data_dir, &persona.hostname, false)
+                .map(|k| k.public_files)
+                .unwrap_or_default();
         let host = Arc::new(Host::new(
             Arc::clone(persona),
             &HostConfig {
@@ -152,7 +157,9 @@ pub struct TelnetSession {
 
 impl std::fmt::Debug for TelnetSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TelnetSession").field("phase", &self.phase).finish_non_exhaustive()
+        f.debug_struct("TelnetSession")
+            .field("phase", &self.phase)
+            .finish_non_exhaustive()
     }
 }
 
@@ -181,7 +188,13 @@ impl TelnetSession {
 
     fn banner(&mut self, out: &mut Vec<Action>) {
         let h = &self.shared.host;
-        out.push(Action::Send(format!("\r\nLinux {} ({}) (pts/{})\r\n\r\n", h.kernel, h.hostname, self.pts).into_bytes()));
+        out.push(Action::Send(
+            format!(
+                "\r\nLinux {} ({}) (pts/{})\r\n\r\n",
+                h.kernel, h.hostname, self.pts
+            )
+            .into_bytes(),
+        ));
         out.push(Action::Send(self.prompt()));
         self.phase = Phase::User;
         self.timer = Some(self.shared.login_timeout);
@@ -216,7 +229,16 @@ impl TelnetSession {
     fn login(&mut self, user: String, password: Vec<u8>, out: &mut Vec<Action>) {
         let ok = self.shared.creds.accepts(&user, &password);
         let mut d = Draft::new(AUTH)
-            .credential(&user, "plaintext", &password, if ok { Outcome::Success } else { Outcome::Failure })
+            .credential(
+                &user,
+                "plaintext",
+                &password,
+                if ok {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                },
+            )
             .field("method", "password");
         if let Some(t) = &self.neg.term {
             d = d.field("term", t.clone());
@@ -224,9 +246,21 @@ impl TelnetSession {
         out.push(Action::Emit(d));
         if ok {
             out.push(Action::Pause(success_delay()));
-            let (cols, rows) = self.neg.size.filter(|(w, h)| *w > 0 && *h > 0).unwrap_or((80, 24));
-            let term = self.neg.term.clone().map_or_else(|| "xterm".to_owned(), |t| t.to_lowercase());
-            match self.shared.recorder.start(&self.conn.session_id, cols, rows, &term) {
+            let (cols, rows) = self
+                .neg
+                .size
+                .filter(|(w, h)| *w > 0 && *h > 0)
+                .unwrap_or((80, 24));
+            let term = self
+                .neg
+                .term
+                .clone()
+                .map_or_else(|| "xterm".to_owned(), |t| t.to_lowercase());
+            match self
+                .shared
+                .recorder
+                .start(&self.conn.session_id, cols, rows, &term)
+            {
                 Start::Recording(r) => self.rec = Some(r),
                 Start::Skipped(d) => out.push(Action::Emit(d)),
                 Start::Disabled => {}
@@ -253,7 +287,13 @@ impl TelnetSession {
         out.push(Action::Pause(login_failure_delay()));
         self.failures += 1;
         if self.failures >= self.shared.retries {
-            out.push(Action::Send(format!("\r\nLogin incorrect\r\nMaximum number of tries exceeded ({})\r\n", self.failures).into_bytes()));
+            out.push(Action::Send(
+                format!(
+                    "\r\nLogin incorrect\r\nMaximum number of tries exceeded ({})\r\n",
+                    self.failures
+                )
+                .into_bytes(),
+            ));
             out.push(Action::Close);
             self.phase = Phase::Closed;
             return;
@@ -298,7 +338,9 @@ impl TelnetSession {
                                     // PAM starting up before it asks.
                                     out.push(Action::Pause(Duration::from_millis(40)));
                                     out.push(Action::Send(b"Password: ".to_vec()));
-                                    self.phase = Phase::Password { user: String::from_utf8_lossy(&line).into_owned() };
+                                    self.phase = Phase::Password {
+                                        user: String::from_utf8_lossy(&line).into_owned(),
+                                    };
                                 }
                                 Phase::Password { user } => self.login(user, line, out),
                                 other => self.phase = other,
@@ -411,13 +453,20 @@ impl Session for TelnetSession {
         if expired && matches!(self.phase, Phase::User | Phase::Password { .. }) {
             self.phase = Phase::Closed;
             let secs = self.shared.login_timeout.as_secs();
-            return vec![Action::Send(format!("\r\nLogin timed out after {secs} seconds.\r\n").into_bytes()), Action::Close];
+            return vec![
+                Action::Send(format!("\r\nLogin timed out after {secs} seconds.\r\n").into_bytes()),
+                Action::Close,
+            ];
         }
         Vec::new()
     }
 
     fn closed(&mut self, _reason: &'static str) -> Vec<Draft> {
-        self.rec.take().map(SessionRecording::finish).into_iter().collect()
+        self.rec
+            .take()
+            .map(SessionRecording::finish)
+            .into_iter()
+            .collect()
     }
 }
 

@@ -47,11 +47,34 @@ pub const NEW_ENVIRON: u8 = 39;
 
 /// The daemon's first bytes.
 pub const FIRST: &[u8] = &[
-    IAC, WILL, AUTHENTICATION, IAC, WILL, ENCRYPT, IAC, DO, TTYPE, IAC, DO, TSPEED, IAC, DO, XDISPLOC, IAC, DO, NEW_ENVIRON, IAC, DO, OLD_ENVIRON,
+    IAC,
+    WILL,
+    AUTHENTICATION,
+    IAC,
+    WILL,
+    ENCRYPT,
+    IAC,
+    DO,
+    TTYPE,
+    IAC,
+    DO,
+    TSPEED,
+    IAC,
+    DO,
+    XDISPLOC,
+    IAC,
+    DO,
+    NEW_ENVIRON,
+    IAC,
+    DO,
+    OLD_ENVIRON,
 ];
 
 /// Sent once the terminal-type round is over.
-pub const SECOND: &[u8] = &[IAC, WILL, SGA, IAC, DO, ECHO, IAC, DO, LINEMODE, IAC, DO, NAWS, IAC, WILL, STATUS, IAC, DO, LFLOW];
+pub const SECOND: &[u8] = &[
+    IAC, WILL, SGA, IAC, DO, ECHO, IAC, DO, LINEMODE, IAC, DO, NAWS, IAC, WILL, STATUS, IAC, DO,
+    LFLOW,
+];
 
 /// When the client refuses linemode: echo on, probe for kludge linemode, binary.
 const NO_LINEMODE: &[u8] = &[IAC, WILL, ECHO, IAC, DO, TM, IAC, DO, BINARY];
@@ -67,7 +90,9 @@ const AFTER_MODE: &[u8] = &[IAC, WILL, ECHO, IAC, DO, BINARY, IAC, DONT, LINEMOD
 
 /// The `SLC` reply the daemon sends the Linux client.
 const SLC_REPLY: &[u8] = &[
-    IAC, SB, LINEMODE, 3, 3, 0xe2, 3, 4, 0x82, 0x0f, 7, 0xe2, 0x1c, 8, 0x82, 4, 9, 0xc2, 0x1a, 10, 0x82, 0x7f, 11, 0x82, 0x15, 12, 0x82, 0x17, 13, 0x82, 0x12, 14, 0x82, 0x16, 15, 0x82, 0x11, 16, 0x82, 0x13, IAC, SE,
+    IAC, SB, LINEMODE, 3, 3, 0xe2, 3, 4, 0x82, 0x0f, 7, 0xe2, 0x1c, 8, 0x82, 4, 9, 0xc2, 0x1a, 10,
+    0x82, 0x7f, 11, 0x82, 0x15, 12, 0x82, 0x17, 13, 0x82, 0x12, 14, 0x82, 0x16, 15, 0x82, 0x11, 16,
+    0x82, 0x13, IAC, SE,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,12 +109,39 @@ enum Phase {
     Done,
 }
 
-/// The negotiation state of one connection.
+/// Options the daemon lets the client enable (`IAC WILL x` → `IAC DO x`).
+fn accepts_will(opt: u8) -> bool {
+    matches!(
+        opt,
+        BINARY
+            | SGA
+            | TTYPE
+            | NAWS
+            | TSPEED
+            | LFLOW
+            | XDISPLOC
+            | NEW_ENVIRON
+            | OLD_ENVIRON
+            | LINEMODE
+    )
+}
+
+/// Options the daemon agrees to enable itself (`IAC DO x` → `IAC WILL x`).
+fn accepts_do(opt: u8) -> bool {
+    matches!(opt, BINARY | SGA | ECHO | STATUS)
+}
+
+/// The negotiation state of one connection (RFC 1143 in spirit: a request
+/// we sent is answered silently; an unsolicited one is accepted or refused
+/// once per change of state, so two peers cannot loop).
 #[derive(Debug)]
 pub struct Negotiation {
     phase: Phase,
-    answered: Vec<u8>,
-    willing: Vec<u8>,
+    sent_do: Vec<u8>,
+    sent_will: Vec<u8>,
+    sent_dont: Vec<u8>,
+    his: Vec<u8>,
+    mine: Vec<u8>,
     subs_wanted: Vec<u8>,
     got_slc: bool,
     /// Terminal type the client reported (`XTERM`).
@@ -104,30 +156,17 @@ impl Default for Negotiation {
     fn default() -> Self {
         Negotiation {
             phase: Phase::First,
-            answered: Vec::new(),
-            willing: Vec::new(),
+            sent_do: vec![TTYPE, TSPEED, XDISPLOC, NEW_ENVIRON, OLD_ENVIRON],
+            sent_will: vec![AUTHENTICATION, ENCRYPT],
+            sent_dont: Vec::new(),
+            his: Vec::new(),
+            mine: Vec::new(),
             subs_wanted: Vec::new(),
             got_slc: false,
             term: None,
             size: None,
             env: Vec::new(),
         }
-    }
-}
-
-fn is_answer(verb: u8, opt: u8, phase: Phase) -> bool {
-    match phase {
-        Phase::First => match opt {
-            AUTHENTICATION | ENCRYPT => verb == DO || verb == DONT,
-            TTYPE | TSPEED | XDISPLOC | NEW_ENVIRON | OLD_ENVIRON => verb == WILL || verb == WONT,
-            _ => false,
-        },
-        Phase::Second => match opt {
-            SGA | STATUS => verb == DO || verb == DONT,
-            ECHO | LINEMODE | NAWS | LFLOW => verb == WILL || verb == WONT,
-            _ => false,
-        },
-        _ => false,
     }
 }
 
@@ -140,7 +179,10 @@ fn environ(payload: &[u8]) -> Vec<(String, String)> {
         match b {
             0 | 3 => {
                 if let Some((k, v)) = cur.take() {
-                    out.push((String::from_utf8_lossy(&k).into_owned(), String::from_utf8_lossy(&v).into_owned()));
+                    out.push((
+                        String::from_utf8_lossy(&k).into_owned(),
+                        String::from_utf8_lossy(&v).into_owned(),
+                    ));
                 }
                 cur = Some((Vec::new(), Vec::new()));
                 in_value = false;
@@ -154,11 +196,24 @@ fn environ(payload: &[u8]) -> Vec<(String, String)> {
         }
     }
     if let Some((k, v)) = cur {
-        out.push((String::from_utf8_lossy(&k).into_owned(), String::from_utf8_lossy(&v).into_owned()));
+        out.push((
+            String::from_utf8_lossy(&k).into_owned(),
+            String::from_utf8_lossy(&v).into_owned(),
+        ));
     }
     out.retain(|(k, _)| !k.is_empty());
     out.truncate(32);
     out
+}
+
+fn take(set: &mut Vec<u8>, opt: u8) -> bool {
+    match set.iter().position(|&o| o == opt) {
+        Some(i) => {
+            set.remove(i);
+            true
+        }
+        None => false,
+    }
 }
 
 impl Negotiation {
@@ -167,13 +222,44 @@ impl Negotiation {
         self.phase == Phase::Done
     }
 
+    /// Whether the client agreed to `opt` (it sent `WILL`).
+    pub fn his(&self, opt: u8) -> bool {
+        self.his.contains(&opt)
+    }
+
+    fn send(&mut self, out: &mut Vec<u8>, bytes: &[u8]) {
+        // Record what the bytes ask, so the answers are consumed silently.
+        let mut i = 0;
+        while i + 2 < bytes.len() {
+            if bytes[i] == IAC {
+                let opt = bytes[i + 2];
+                match bytes[i + 1] {
+                    DO => self.sent_do.push(opt),
+                    WILL => self.sent_will.push(opt),
+                    DONT => {
+                        self.his.retain(|&o| o != opt);
+                        self.sent_dont.push(opt);
+                    }
+                    _ => {
+                        i += 1;
+                        continue;
+                    }
+                }
+                i += 3;
+                continue;
+            }
+            i += 1;
+        }
+        out.extend_from_slice(bytes);
+    }
+
     fn advance(&mut self, out: &mut Vec<u8>) {
         loop {
+            let quiet = self.sent_do.is_empty() && self.sent_will.is_empty();
             match self.phase {
-                Phase::First if self.answered.len() >= 7 => {
-                    self.answered.clear();
+                Phase::First if quiet => {
                     for opt in [TSPEED, XDISPLOC, NEW_ENVIRON, TTYPE] {
-                        if self.willing.contains(&opt) {
+                        if self.his.contains(&opt) {
                             out.extend_from_slice(&[IAC, SB, opt, 1, IAC, SE]);
                             self.subs_wanted.push(opt);
                         }
@@ -181,15 +267,15 @@ impl Negotiation {
                     self.phase = Phase::Subs;
                 }
                 Phase::Subs if self.subs_wanted.is_empty() => {
-                    out.extend_from_slice(SECOND);
+                    self.send(out, SECOND);
                     self.phase = Phase::Second;
                 }
-                Phase::Second if self.answered.len() >= 6 => {
-                    if self.willing.contains(&LINEMODE) {
+                Phase::Second if quiet => {
+                    if self.his.contains(&LINEMODE) {
                         out.extend_from_slice(LINEMODE_MODE);
                         self.phase = Phase::Mode;
                     } else {
-                        out.extend_from_slice(NO_LINEMODE);
+                        self.send(out, NO_LINEMODE);
                         self.phase = Phase::Done;
                     }
                 }
@@ -201,27 +287,47 @@ impl Negotiation {
     /// The client answered or asked `IAC verb opt`; returns bytes to send.
     pub fn negotiate(&mut self, verb: u8, opt: u8) -> Vec<u8> {
         let mut out = Vec::new();
-        if is_answer(verb, opt, self.phase) {
-            if !self.answered.contains(&opt) {
-                self.answered.push(opt);
-                if verb == WILL || verb == DO {
-                    self.willing.push(opt);
+        match verb {
+            WILL => {
+                if take(&mut self.sent_do, opt) {
+                    if !self.his.contains(&opt) {
+                        self.his.push(opt);
+                    }
+                } else if !self.his.contains(&opt) {
+                    if accepts_will(opt) {
+                        self.his.push(opt);
+                        out.extend_from_slice(&[IAC, DO, opt]);
+                    } else {
+                        out.extend_from_slice(&[IAC, DONT, opt]);
+                    }
                 }
             }
-        } else if self.phase == Phase::Done {
-            // Unsolicited requests for options the daemon does not do are refused once.
-            match (verb, opt) {
-                (DO, ECHO | SGA | BINARY | STATUS) | (WILL, NAWS | TTYPE | BINARY | TSPEED | LFLOW | TM) => {}
-                (DO, o) if !self.answered.contains(&o) => {
-                    self.answered.push(o);
-                    out.extend_from_slice(&[IAC, WONT, o]);
-                }
-                (WILL, o) if !self.answered.contains(&o) => {
-                    self.answered.push(o);
-                    out.extend_from_slice(&[IAC, DONT, o]);
-                }
-                _ => {}
+            WONT if !take(&mut self.sent_do, opt)
+                && !take(&mut self.sent_dont, opt)
+                && take(&mut self.his, opt) =>
+            {
+                out.extend_from_slice(&[IAC, DONT, opt]);
             }
+            DO => {
+                if take(&mut self.sent_will, opt) {
+                    if !self.mine.contains(&opt) {
+                        self.mine.push(opt);
+                    }
+                } else if !self.mine.contains(&opt) {
+                    if accepts_do(opt) {
+                        self.mine.push(opt);
+                        out.extend_from_slice(&[IAC, WILL, opt]);
+                    } else if opt == TM {
+                        out.extend_from_slice(&[IAC, WILL, TM]);
+                    } else {
+                        out.extend_from_slice(&[IAC, WONT, opt]);
+                    }
+                }
+            }
+            DONT if !take(&mut self.sent_will, opt) && take(&mut self.mine, opt) => {
+                out.extend_from_slice(&[IAC, WONT, opt]);
+            }
+            _ => {}
         }
         self.advance(&mut out);
         out
@@ -237,16 +343,22 @@ impl Negotiation {
                 self.size = Some((w, h));
             }
             TTYPE if payload.first() == Some(&0) => {
-                self.term = Some(String::from_utf8_lossy(&payload[1..]).chars().filter(|c| !c.is_control()).take(40).collect());
+                self.term = Some(
+                    String::from_utf8_lossy(&payload[1..])
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(40)
+                        .collect(),
+                );
             }
             NEW_ENVIRON | OLD_ENVIRON if payload.first() == Some(&0) => self.env = environ(payload),
             LINEMODE => match payload.first() {
                 Some(3) => self.got_slc = true,
                 Some(1) if self.phase == Phase::Mode => {
-                    if self.willing.contains(&LFLOW) {
+                    if self.his.contains(&LFLOW) {
                         out.extend_from_slice(LFLOW_RESTART);
                     }
-                    out.extend_from_slice(AFTER_MODE);
+                    self.send(&mut out, AFTER_MODE);
                     if self.got_slc {
                         out.extend_from_slice(SLC_REPLY);
                     }
@@ -257,7 +369,7 @@ impl Negotiation {
             _ => {}
         }
         if self.phase == Phase::Subs && payload.first() == Some(&0) {
-            self.subs_wanted.retain(|&o| o != opt && !(opt == OLD_ENVIRON && o == NEW_ENVIRON));
+            self.subs_wanted.retain(|&o| o != opt);
         }
         self.advance(&mut out);
         out

@@ -36,7 +36,17 @@ fn conn() -> ConnInfo {
 }
 
 fn sent(actions: &[Action]) -> Vec<u8> {
-    actions.iter().filter_map(|a| if let Action::Send(b) = a { Some(b.clone()) } else { None }).flatten().collect()
+    actions
+        .iter()
+        .filter_map(|a| {
+            if let Action::Send(b) = a {
+                Some(b.clone())
+            } else {
+                None
+            }
+        })
+        .flatten()
+        .collect()
 }
 
 fn session(dir: &std::path::Path) -> (TelnetSession, String) {
@@ -50,11 +60,24 @@ fn session(dir: &std::path::Path) -> (TelnetSession, String) {
 fn linux_telnet_client_capture() {
     let dir = tempfile::tempdir().unwrap();
     let (mut s, kernel) = session(dir.path());
-    assert_eq!(sent(&s.start()), b"\xff\xfb%\xff\xfb&\xff\xfd\x18\xff\xfd \xff\xfd#\xff\xfd'\xff\xfd$");
-    let out = s.feed(b"\xff\xfd%\xff\xfd&\xff\xfa&\x01\xff\xf0\xff\xfb\x18\xff\xfb \xff\xfc#\xff\xfb'\xff\xfc$");
-    assert_eq!(sent(&out), b"\xff\xfa \x01\xff\xf0\xff\xfa'\x01\xff\xf0\xff\xfa\x18\x01\xff\xf0");
-    let out = s.feed(b"\xff\xfa \x0038400,38400\xff\xf0\xff\xfa'\x00\xff\xf0\xff\xfa\x18\x00XTERM\xff\xf0");
-    assert_eq!(sent(&out), b"\xff\xfb\x03\xff\xfd\x01\xff\xfd\"\xff\xfd\x1f\xff\xfb\x05\xff\xfd!");
+    assert_eq!(
+        sent(&s.start()),
+        b"\xff\xfb%\xff\xfb&\xff\xfd\x18\xff\xfd \xff\xfd#\xff\xfd'\xff\xfd$"
+    );
+    let out = s.feed(
+        b"\xff\xfd%\xff\xfd&\xff\xfa&\x01\xff\xf0\xff\xfb\x18\xff\xfb \xff\xfc#\xff\xfb'\xff\xfc$",
+    );
+    assert_eq!(
+        sent(&out),
+        b"\xff\xfa \x01\xff\xf0\xff\xfa'\x01\xff\xf0\xff\xfa\x18\x01\xff\xf0"
+    );
+    let out = s.feed(
+        b"\xff\xfa \x0038400,38400\xff\xf0\xff\xfa'\x00\xff\xf0\xff\xfa\x18\x00XTERM\xff\xf0",
+    );
+    assert_eq!(
+        sent(&out),
+        b"\xff\xfb\x03\xff\xfd\x01\xff\xfd\"\xff\xfd\x1f\xff\xfb\x05\xff\xfd!"
+    );
     let out = s.feed(b"\xff\xfd\x03\xff\xfc\x01\xff\xfb\"\xff\xfa\"\x03\x01\x00\x00\x03b\x03\x04\x02\x0f\x05\x00\x00\x07b\x1c\x08\x02\x04\tB\x1a\n\x02\x7f\x0b\x02\x15\x0c\x02\x17\r\x02\x12\x0e\x02\x16\x0f\x02\x11\x10\x02\x13\x11\x00\x00\x12\x00\x00\xff\xf0\xff\xfb\x1f\xff\xfa\x1f\x00\x00\x00\x00\xff\xf0\xff\xfd\x05\xff\xfb!");
     assert_eq!(sent(&out), b"\xff\xfa\"\x01\x03\xff\xf0\x00");
     let out = sent(&s.feed(b"\xff\xfa\"\x01\x07\xff\xf0"));
@@ -68,9 +91,30 @@ fn linux_telnet_client_capture() {
     assert!(out.contains(&Action::Pause(Duration::from_millis(40))));
     let out = s.feed(b"wrongpw\r");
     assert_eq!(sent(&out), b"\r\n\r\nLogin incorrect\r\nweb-01 login: ");
-    let pause = out.iter().find_map(|a| if let Action::Pause(d) = a { Some(*d) } else { None }).unwrap();
-    assert!(pause >= Duration::from_millis(2250) && pause < Duration::from_millis(3750), "{pause:?}");
-    let auth = out.iter().find_map(|a| if let Action::Emit(d) = a { Some(d.clone()) } else { None }).unwrap();
+    let pause = out
+        .iter()
+        .find_map(|a| {
+            if let Action::Pause(d) = a {
+                Some(*d)
+            } else {
+                None
+            }
+        })
+        .unwrap();
+    assert!(
+        pause >= Duration::from_millis(2250) && pause < Duration::from_millis(3750),
+        "{pause:?}"
+    );
+    let auth = out
+        .iter()
+        .find_map(|a| {
+            if let Action::Emit(d) = a {
+                Some(d.clone())
+            } else {
+                None
+            }
+        })
+        .unwrap();
     assert_eq!(auth.event_type, "auth");
     assert_eq!(auth.get("principal"), Some("nobody1"));
     assert_eq!(auth.get("secret_printable"), Some("wrongpw"));
@@ -84,7 +128,10 @@ fn refusing_client_capture_and_retry_limit() {
     let (mut s, kernel) = session(dir.path());
     let _ = s.start();
     let out = s.feed(b"\xff\xfe%\xff\xfe&\xff\xfc\x18\xff\xfc \xff\xfc#\xff\xfc'\xff\xfc$");
-    assert_eq!(sent(&out), b"\xff\xfb\x03\xff\xfd\x01\xff\xfd\"\xff\xfd\x1f\xff\xfb\x05\xff\xfd!");
+    assert_eq!(
+        sent(&out),
+        b"\xff\xfb\x03\xff\xfd\x01\xff\xfd\"\xff\xfd\x1f\xff\xfb\x05\xff\xfd!"
+    );
     let out = sent(&s.feed(b"\xff\xfe\x03\xff\xfc\x01\xff\xfc\"\xff\xfc\x1f\xff\xfe\x05\xff\xfc!"));
     let mut want = b"\xff\xfb\x01\xff\xfd\x06\xff\xfd\x00".to_vec();
     want.extend(format!("\r\nLinux {kernel} (web-01) (pts/").into_bytes());
@@ -96,7 +143,10 @@ fn refusing_client_capture_and_retry_limit() {
     }
     let _ = s.feed(b"user4\r\n");
     let out = s.feed(b"pw4\r\n");
-    assert_eq!(sent(&out), b"\r\n\r\nLogin incorrect\r\nMaximum number of tries exceeded (5)\r\n");
+    assert_eq!(
+        sent(&out),
+        b"\r\n\r\nLogin incorrect\r\nMaximum number of tries exceeded (5)\r\n"
+    );
     assert_eq!(out.last(), Some(&Action::Close));
 }
 
@@ -111,7 +161,10 @@ fn silent_client_never_gets_a_prompt_and_login_times_out() {
     let _ = s.feed(b"\xff\xfd%\xff\xfd&\xff\xfc\x18\xff\xfc \xff\xfc#\xff\xfc'\xff\xfc$");
     let out = sent(&s.feed(b"\xff\xfd\x03\xff\xfc\x01\xff\xfc\"\xff\xfc\x1f\xff\xfd\x05\xff\xfc!"));
     // The held "root" is read as soon as the prompt is up.
-    assert!(out.ends_with(b"web-01 login: root\r\nPassword: "), "{out:?}");
+    assert!(
+        out.ends_with(b"web-01 login: root\r\nPassword: "),
+        "{out:?}"
+    );
     assert!(s.take_side_task().is_some());
     let out = s.side_done(Box::new(LoginTimeout));
     assert_eq!(sent(&out), b"\r\nLogin timed out after 60 seconds.\r\n");
@@ -129,22 +182,75 @@ fn login_then_shell_and_recording() {
     let _ = s.feed(b"root\r\n");
     let out = s.feed(b"toor\r\n");
     let text = String::from_utf8_lossy(&sent(&out)).into_owned();
-    assert!(text.contains("Last login: ") && text.ends_with("root@web-01:~# "), "{text:?}");
+    assert!(
+        text.contains("Last login: ") && text.ends_with("root@web-01:~# "),
+        "{text:?}"
+    );
     let out = s.feed(b"id\r\n");
     let text = String::from_utf8_lossy(&sent(&out)).into_owned();
-    assert!(text.contains("uid=0(root) gid=0(root) groups=0(root)\r\n"), "{text:?}");
-    let cmd = out.iter().find_map(|a| if let Action::Emit(d) = a { Some(d.clone()) } else { None }).unwrap();
+    assert!(
+        text.contains("uid=0(root) gid=0(root) groups=0(root)\r\n"),
+        "{text:?}"
+    );
+    let cmd = out
+        .iter()
+        .find_map(|a| {
+            if let Action::Emit(d) = a {
+                Some(d.clone())
+            } else {
+                None
+            }
+        })
+        .unwrap();
     assert_eq!((cmd.event_type, cmd.get("cmd")), ("command", Some("id")));
     let out = s.feed(b"exit\r\n");
     assert_eq!(out.last(), Some(&Action::Close));
-    let rec = out.iter().find_map(|a| if let Action::Emit(d) = a { (d.event_type == "session_recorded").then(|| d.clone()) } else { None }).unwrap();
+    let rec = out
+        .iter()
+        .find_map(|a| {
+            if let Action::Emit(d) = a {
+                (d.event_type == "session_recorded").then(|| d.clone())
+            } else {
+                None
+            }
+        })
+        .unwrap();
     assert_eq!(rec.get("sid"), Some("0123456789abcdef"));
     assert!(s.closed("client_closed").is_empty(), "recorded once");
     s.shared.recorder.flush();
-    let cast = crate::recording::read_session(s.shared.recorder.dir(), "decky-t", "telnet", None, "0123456789abcdef", crate::recording::Page::default()).unwrap();
+    let cast = crate::recording::read_session(
+        s.shared.recorder.dir(),
+        "decky-t",
+        "telnet",
+        None,
+        "0123456789abcdef",
+        crate::recording::Page::default(),
+    )
+    .unwrap();
     assert_eq!((cast.header.width, cast.header.height), (120, 40));
     assert_eq!(cast.header.env["TERM"], "xterm-256color");
     assert!(cast.events.iter().any(|e| e.1 == "i" && e.2 == "id\r"));
+}
+
+#[test]
+fn nmap_tn3270_probe_gets_the_real_daemons_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = session(dir.path());
+    let _ = s.start();
+    // nmap's tn3270 probe, and what inetutils-telnetd answered it.
+    let out = s.feed(b"\xff\xfb\x18\xff\xfa\x18\x00IBM-3279-4-E\xff\xf0\xff\xfb\x19\xff\xfd\x19\xff\xfb\x00\xff\xfd\x00");
+    assert_eq!(
+        sent(&out),
+        b"\xff\xfe\x19\xff\xfc\x19\xff\xfd\x00\xff\xfb\x00"
+    );
+    // "Wont all": WONT to our WILLs is no answer, so the daemon waits forever.
+    let (mut s, _) = session(dir.path());
+    let _ = s.start();
+    assert!(
+        sent(&s.feed(b"\xff\xfc%\xff\xfc&\xff\xfc\x18\xff\xfc \xff\xfc#\xff\xfc'\xff\xfc$"))
+            .is_empty()
+    );
+    assert!(sent(&s.feed(b"\xff\xfc\xff\xfcroot\r\n")).is_empty());
 }
 
 #[test]
@@ -158,7 +264,7 @@ fn garbage_never_panics() {
         for _ in 0..16 {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
             let b = (x >> 16) as u8;
-            buf.push(if b % 3 == 0 { 255 } else { b });
+            buf.push(if b.is_multiple_of(3) { 255 } else { b });
         }
         let _ = s.feed(&buf);
     }

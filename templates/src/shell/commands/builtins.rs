@@ -33,17 +33,27 @@ pub fn cd(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
     match sh.vfs.stat(&sh.cwd, &target, true) {
         Ok((p, n)) if n.is_dir() => {
             if !sh.cred.may(n, Access::Exec) {
-                ctx.eprint(format!("{}cd: {target}: Permission denied\n", sh.err_prefix()));
+                ctx.eprint(format!(
+                    "{}cd: {target}: Permission denied\n",
+                    sh.err_prefix()
+                ));
                 return 1;
             }
             // bash keeps the logical path (through symlinks) for PWD.
             let logical = crate::shell::vfs::normalize(&sh.cwd, &target);
-            let new = if sh.vfs.resolve("/", &logical, true).ok().as_deref() == Some(p.as_str()) { logical } else { p };
+            let new = if sh.vfs.resolve("/", &logical, true).ok().as_deref() == Some(p.as_str()) {
+                logical
+            } else {
+                p
+            };
             sh.oldpwd = Some(std::mem::replace(&mut sh.cwd, new));
             0
         }
         Ok(_) => {
-            ctx.eprint(format!("{}cd: {target}: Not a directory\n", sh.err_prefix()));
+            ctx.eprint(format!(
+                "{}cd: {target}: Not a directory\n",
+                sh.err_prefix()
+            ));
             1
         }
         Err(e) => {
@@ -61,10 +71,17 @@ pub fn pwd(sh: &mut Shell, ctx: &mut Ctx, _argv: &[String]) -> i32 {
 
 /// `export [-n] [NAME[=VALUE]…]`.
 pub fn export(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
-    let ops: Vec<&String> = argv.iter().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let ops: Vec<&String> = argv
+        .iter()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     if ops.is_empty() {
         for (k, v) in sh.vars.iter().filter(|(_, v)| v.exported) {
-            ctx.print(format!("declare -x {k}=\"{}\"\n", v.value.replace('"', "\\\"")));
+            ctx.print(format!(
+                "declare -x {k}=\"{}\"\n",
+                v.value.replace('"', "\\\"")
+            ));
         }
         return 0;
     }
@@ -74,13 +91,28 @@ pub fn export(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
             Some((k, v)) => (k, Some(v)),
             None => (a.as_str(), None),
         };
-        if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') || k.as_bytes()[0].is_ascii_digit() {
-            ctx.eprint(format!("{}export: `{a}': not a valid identifier\n", sh.err_prefix()));
+        if k.is_empty()
+            || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            || k.as_bytes()[0].is_ascii_digit()
+        {
+            ctx.eprint(format!(
+                "{}export: `{a}': not a valid identifier\n",
+                sh.err_prefix()
+            ));
             st = 1;
             continue;
         }
-        let value = v.map(str::to_owned).or_else(|| sh.vars.get(k).map(|x| x.value.clone())).unwrap_or_default();
-        sh.vars.insert(k.to_owned(), crate::shell::Var { value, exported: true });
+        let value = v
+            .map(str::to_owned)
+            .or_else(|| sh.vars.get(k).map(|x| x.value.clone()))
+            .unwrap_or_default();
+        sh.vars.insert(
+            k.to_owned(),
+            crate::shell::Var {
+                value,
+                exported: true,
+            },
+        );
     }
     st
 }
@@ -99,7 +131,10 @@ pub fn history(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
         sh.history.clear();
         return 0;
     }
-    let n = argv.get(1).and_then(|a| a.parse::<usize>().ok()).unwrap_or(usize::MAX);
+    let n = argv
+        .get(1)
+        .and_then(|a| a.parse::<usize>().ok())
+        .unwrap_or(usize::MAX);
     let skip = sh.history.len().saturating_sub(n);
     for (i, l) in sh.history.iter().enumerate().skip(skip) {
         ctx.print(format!("{:>5}  {l}\n", i + 1));
@@ -114,7 +149,10 @@ pub fn exit(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
         Some(a) => match a.parse::<i64>() {
             Ok(n) => (n & 0xff) as i32,
             Err(_) => {
-                ctx.eprint(format!("{}exit: {a}: numeric argument required\n", sh.err_prefix()));
+                ctx.eprint(format!(
+                    "{}exit: {a}: numeric argument required\n",
+                    sh.err_prefix()
+                ));
                 2
             }
         },
@@ -153,7 +191,11 @@ pub fn quiet(_sh: &mut Shell, _ctx: &mut Ctx, _argv: &[String]) -> i32 {
 /// `source FILE` / `. FILE`.
 pub fn source(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
     let Some(f) = argv.get(1) else {
-        ctx.eprint(format!("{}{}: filename argument required\n", sh.err_prefix(), argv[0]));
+        ctx.eprint(format!(
+            "{}{}: filename argument required\n",
+            sh.err_prefix(),
+            argv[0]
+        ));
         return 2;
     };
     match sh.read_file(f) {
@@ -173,7 +215,12 @@ pub fn eval(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
 
 /// `exec`/`command`/`nohup`/`time CMD…`: runs CMD.
 pub fn passthrough(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
-    let rest: Vec<String> = argv.iter().skip(1).skip_while(|a| a.starts_with('-')).cloned().collect();
+    let rest: Vec<String> = argv
+        .iter()
+        .skip(1)
+        .skip_while(|a| a.starts_with('-'))
+        .cloned()
+        .collect();
     if rest.is_empty() {
         return 0;
     }
@@ -208,12 +255,19 @@ pub fn test(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
         ["-x", p] => exists(p).is_some_and(|n| sh.cred.may(&n, Access::Exec)),
         ["-r", p] => exists(p).is_some_and(|n| sh.cred.may(&n, Access::Read)),
         ["-w", p] => exists(p).is_some_and(|n| sh.cred.may(&n, Access::Write)),
-        ["-L", p] | ["-h", p] => sh.vfs.stat(&sh.cwd, p, false).is_ok_and(|(_, n)| matches!(n.kind, crate::shell::vfs::Kind::Symlink(_))),
+        ["-L", p] | ["-h", p] => sh
+            .vfs
+            .stat(&sh.cwd, p, false)
+            .is_ok_and(|(_, n)| matches!(n.kind, crate::shell::vfs::Kind::Symlink(_))),
         [x, "=", y] | [x, "==", y] => x == y,
         [x, "!=", y] => x != y,
         [x, op, y] if op.starts_with('-') => {
             let (Ok(x), Ok(y)) = (x.trim().parse::<i64>(), y.trim().parse::<i64>()) else {
-                ctx.eprint(format!("{}{}: integer expression expected\n", sh.err_prefix(), argv[0]));
+                ctx.eprint(format!(
+                    "{}{}: integer expression expected\n",
+                    sh.err_prefix(),
+                    argv[0]
+                ));
                 return 2;
             };
             match *op {
@@ -233,7 +287,11 @@ pub fn test(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
 
 /// `kill [-SIG] PID…`.
 pub fn kill(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
-    let pids: Vec<&String> = argv.iter().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let pids: Vec<&String> = argv
+        .iter()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     if pids.is_empty() {
         ctx.eprint("kill: usage: kill [-s sigspec | -n signum | -sigspec] pid | jobspec ... or kill -l [sigspec]\n");
         return 2;
@@ -241,16 +299,25 @@ pub fn kill(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
     let mut st = 0;
     for p in pids {
         let Ok(pid) = p.parse::<u32>() else {
-            ctx.eprint(format!("{}kill: {p}: arguments must be process or job IDs\n", sh.err_prefix()));
+            ctx.eprint(format!(
+                "{}kill: {p}: arguments must be process or job IDs\n",
+                sh.err_prefix()
+            ));
             st = 1;
             continue;
         };
         let known = sh.host.procs.iter().any(|x| x.pid == pid) || pid == sh.pid;
         if !known {
-            ctx.eprint(format!("{}kill: ({pid}) - No such process\n", sh.err_prefix()));
+            ctx.eprint(format!(
+                "{}kill: ({pid}) - No such process\n",
+                sh.err_prefix()
+            ));
             st = 1;
         } else if sh.user.uid != 0 && pid != sh.pid {
-            ctx.eprint(format!("{}kill: ({pid}) - Operation not permitted\n", sh.err_prefix()));
+            ctx.eprint(format!(
+                "{}kill: ({pid}) - Operation not permitted\n",
+                sh.err_prefix()
+            ));
             st = 1;
         }
     }
@@ -276,7 +343,9 @@ pub fn sleep(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
             0
         }
         _ => {
-            ctx.eprint(format!("sleep: invalid time interval ‘{a}’\nTry 'sleep --help' for more information.\n"));
+            ctx.eprint(format!(
+                "sleep: invalid time interval ‘{a}’\nTry 'sleep --help' for more information.\n"
+            ));
             1
         }
     }
@@ -285,7 +354,12 @@ pub fn sleep(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
 /// `env`.
 pub fn env(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
     if argv.len() > 1 {
-        let rest: Vec<String> = argv.iter().skip(1).skip_while(|a| a.contains('=')).cloned().collect();
+        let rest: Vec<String> = argv
+            .iter()
+            .skip(1)
+            .skip_while(|a| a.contains('='))
+            .cloned()
+            .collect();
         if !rest.is_empty() {
             return sh.dispatch(&rest, ctx);
         }
@@ -314,8 +388,16 @@ pub fn which(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
 }
 
 fn as_root<T>(sh: &mut Shell, f: impl FnOnce(&mut Shell) -> T) -> T {
-    let Some(root) = sh.host.user("root").cloned() else { return f(sh) };
-    let saved_cred = std::mem::replace(&mut sh.cred, Cred { uid: 0, gids: vec![0] });
+    let Some(root) = sh.host.user("root").cloned() else {
+        return f(sh);
+    };
+    let saved_cred = std::mem::replace(
+        &mut sh.cred,
+        Cred {
+            uid: 0,
+            gids: vec![0],
+        },
+    );
     let saved_user = std::mem::replace(&mut sh.user, root);
     let r = f(sh);
     sh.cred = saved_cred;
@@ -329,7 +411,10 @@ fn in_sudo(sh: &Shell) -> bool {
 
 fn become_root(sh: &mut Shell) {
     if let Some(root) = sh.host.user("root").cloned() {
-        sh.cred = Cred { uid: 0, gids: vec![0] };
+        sh.cred = Cred {
+            uid: 0,
+            gids: vec![0],
+        };
         sh.set_var("HOME", &root.home);
         sh.set_var("USER", "root");
         sh.set_var("LOGNAME", "root");
@@ -341,12 +426,25 @@ fn become_root(sh: &mut Shell) {
 /// `sudo CMD…` (the persona's admin has NOPASSWD, a common cloud default).
 pub fn sudo(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
     if !in_sudo(sh) {
-        ctx.eprint(format!("{} is not in the sudoers file.  This incident will be reported.\n", sh.user.name));
+        ctx.eprint(format!(
+            "{} is not in the sudoers file.  This incident will be reported.\n",
+            sh.user.name
+        ));
         return 1;
     }
-    let rest: Vec<String> = argv.iter().skip(1).skip_while(|a| a.starts_with('-')).cloned().collect();
+    let rest: Vec<String> = argv
+        .iter()
+        .skip(1)
+        .skip_while(|a| a.starts_with('-'))
+        .cloned()
+        .collect();
     let login = argv.iter().any(|a| a == "-i" || a == "-s" || a == "su");
-    if rest.is_empty() || rest.first().is_some_and(|r| r == "su" || r == "bash" || r == "-i") || login && rest.is_empty() {
+    if rest.is_empty()
+        || rest
+            .first()
+            .is_some_and(|r| r == "su" || r == "bash" || r == "-i")
+        || login && rest.is_empty()
+    {
         become_root(sh);
         return 0;
     }
@@ -390,7 +488,9 @@ pub fn crontab(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
 /// `systemctl …`.
 pub fn systemctl(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
     match argv.get(1).map(String::as_str) {
-        Some("start" | "stop" | "restart" | "enable" | "disable" | "daemon-reload") if sh.user.uid != 0 => {
+        Some("start" | "stop" | "restart" | "enable" | "disable" | "daemon-reload")
+            if sh.user.uid != 0 =>
+        {
             ctx.eprint("Failed to connect to bus: Permission denied\n");
             1
         }
@@ -409,7 +509,11 @@ pub fn systemctl(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
 
 /// `apt`/`apt-get`.
 pub fn apt(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
-    if sh.user.uid != 0 && argv.iter().any(|a| a == "install" || a == "update" || a == "upgrade" || a == "remove") {
+    if sh.user.uid != 0
+        && argv
+            .iter()
+            .any(|a| a == "install" || a == "update" || a == "upgrade" || a == "remove")
+    {
         ctx.eprint("E: Could not open lock file /var/lib/dpkg/lock-frontend - open (13: Permission denied)\nE: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), are you root?\n");
         return 100;
     }

@@ -3,9 +3,14 @@
 //! `rm /usr/bin/wget; wget …` fails like on a real machine.
 
 pub mod builtins;
+pub mod fileops;
+pub mod filters;
 pub mod fs;
 pub mod info;
+pub mod machine;
 pub mod net;
+pub mod procfs;
+pub mod search;
 pub mod text;
 
 use super::Shell;
@@ -28,7 +33,9 @@ pub fn builtin(name: &str) -> Option<CmdFn> {
         "type" => builtins::type_,
         "true" | ":" => |_, _, _| 0,
         "false" => |_, _, _| 1,
-        "alias" | "unalias" | "ulimit" | "umask" | "set" | "shopt" | "hash" | "wait" | "jobs" => builtins::quiet,
+        "alias" | "unalias" | "ulimit" | "umask" | "set" | "shopt" | "hash" | "wait" | "jobs" => {
+            builtins::quiet
+        }
         "source" | "." => builtins::source,
         "test" | "[" => builtins::test,
         "kill" => builtins::kill,
@@ -43,17 +50,17 @@ pub fn external(name: &str) -> Option<CmdFn> {
     Some(match name {
         "ls" => fs::ls,
         "cat" => text::cat,
-        "mkdir" => fs::mkdir,
-        "rmdir" => fs::rmdir,
-        "rm" => fs::rm,
-        "touch" => fs::touch,
-        "chmod" => fs::chmod,
-        "chown" => fs::chown,
-        "cp" => fs::cp,
-        "mv" => fs::mv,
-        "find" => fs::find,
-        "du" => fs::du,
-        "file" => fs::file,
+        "mkdir" => fileops::mkdir,
+        "rmdir" => fileops::rmdir,
+        "rm" => fileops::rm,
+        "touch" => fileops::touch,
+        "chmod" => fileops::chmod,
+        "chown" => fileops::chown,
+        "cp" => fileops::cp,
+        "mv" => fileops::mv,
+        "find" => search::find,
+        "du" => search::du,
+        "file" => search::file,
         "uname" => info::uname,
         "id" => info::id,
         "whoami" => info::whoami,
@@ -62,15 +69,15 @@ pub fn external(name: &str) -> Option<CmdFn> {
         "uptime" => info::uptime,
         "free" => info::free,
         "ps" => info::ps,
-        "hostname" => info::hostname,
-        "nproc" => info::nproc,
-        "lscpu" => info::lscpu,
-        "df" => info::df,
-        "date" => info::date,
-        "last" => info::last,
-        "ip" => info::ip,
-        "dmesg" => info::dmesg,
-        "top" => info::top,
+        "hostname" => machine::hostname,
+        "nproc" => machine::nproc,
+        "lscpu" => machine::lscpu,
+        "df" => machine::df,
+        "date" => machine::date,
+        "last" => machine::last,
+        "ip" => machine::ip,
+        "dmesg" => machine::dmesg,
+        "top" => machine::top,
         "wget" => net::wget,
         "curl" => net::curl,
         "ssh" => net::ssh,
@@ -89,15 +96,15 @@ pub fn external(name: &str) -> Option<CmdFn> {
         "wc" => text::wc,
         "head" => text::head,
         "tail" => text::tail,
-        "cut" => text::cut,
-        "sort" => text::sort,
-        "uniq" => text::uniq,
-        "tr" => text::tr,
-        "awk" | "mawk" => text::awk,
-        "base64" => text::base64,
-        "tee" => text::tee,
-        "seq" => text::seq,
-        "xargs" => text::xargs,
+        "cut" => filters::cut,
+        "sort" => filters::sort,
+        "uniq" => filters::uniq,
+        "tr" => filters::tr,
+        "awk" | "mawk" => filters::awk,
+        "base64" => filters::base64,
+        "tee" => filters::tee,
+        "seq" => filters::seq,
+        "xargs" => filters::xargs,
         _ => return None,
     })
 }
@@ -121,7 +128,9 @@ impl Args {
 
     /// Whether `--name` was given.
     pub fn long(&self, name: &str) -> bool {
-        self.long.iter().any(|l| l == name || l.starts_with(&format!("{name}=")))
+        self.long
+            .iter()
+            .any(|l| l == name || l.starts_with(&format!("{name}=")))
     }
 }
 
@@ -145,7 +154,8 @@ pub(crate) fn args(argv: &[String]) -> Args {
 
 /// `YYYY-MM-DD HH:MM:SS` now (UTC), as wget prints it.
 pub(crate) fn info_now() -> String {
-    let d = time::OffsetDateTime::from_unix_timestamp(super::now()).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let d = time::OffsetDateTime::from_unix_timestamp(super::now())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
         d.year(),

@@ -27,7 +27,10 @@ fn target(url: &str) -> (String, String, u16) {
     };
     let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
         let (h, p) = v6.split_once(']').unwrap_or((v6, ""));
-        (h.to_owned(), p.trim_start_matches(':').parse().unwrap_or(default))
+        (
+            h.to_owned(),
+            p.trim_start_matches(':').parse().unwrap_or(default),
+        )
     } else {
         match hostport.rsplit_once(':') {
             Some((h, p)) => (h.to_owned(), p.parse().unwrap_or(default)),
@@ -39,7 +42,10 @@ fn target(url: &str) -> (String, String, u16) {
 
 fn record(sh: &mut Shell, tool: &str, url: &str, output: Option<&str>) {
     let url: String = url.chars().take(MAX_URL).collect();
-    let mut d = Draft::new(DOWNLOAD_ATTEMPT).field("url", url).field("tool", tool.to_owned()).field("cwd", sh.cwd.clone());
+    let mut d = Draft::new(DOWNLOAD_ATTEMPT)
+        .field("url", url)
+        .field("tool", tool.to_owned())
+        .field("cwd", sh.cwd.clone());
     if let Some(o) = output {
         d = d.field("output", o.to_owned());
     }
@@ -63,7 +69,11 @@ pub fn wget(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
             "-q" | "--quiet" => quiet = true,
             "-qO-" | "-qO" => {
                 quiet = true;
-                output = Some(if a == "-qO-" { "-".into() } else { it.next().cloned().unwrap_or_default() });
+                output = Some(if a == "-qO-" {
+                    "-".into()
+                } else {
+                    it.next().cloned().unwrap_or_default()
+                });
             }
             "-P" | "-U" | "--user-agent" | "-t" | "-T" | "--tries" | "--timeout" | "--header" => {
                 it.next();
@@ -79,7 +89,11 @@ pub fn wget(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
     }
     for url in &urls {
         record(sh, "wget", url, output.as_deref());
-        let full = if url.contains("://") { url.clone() } else { format!("http://{url}") };
+        let full = if url.contains("://") {
+            url.clone()
+        } else {
+            format!("http://{url}")
+        };
         let (_, host, port) = target(&full);
         let d = crate::shell::commands::info_now();
         if !quiet {
@@ -119,7 +133,8 @@ pub fn curl(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
             "-O" | "--remote-name" => output = Some(String::new()),
             "-s" | "--silent" => silent = true,
             "-S" | "--show-error" => show_error = true,
-            "-H" | "-A" | "-d" | "-X" | "-u" | "--user-agent" | "--data" | "--header" | "-m" | "--connect-timeout" | "-e" => {
+            "-H" | "-A" | "-d" | "-X" | "-u" | "--user-agent" | "--data" | "--header" | "-m"
+            | "--connect-timeout" | "-e" => {
                 it.next();
             }
             "-V" | "--version" => {
@@ -152,9 +167,16 @@ pub fn curl(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
         };
         record(sh, "curl", url, out_name.as_deref());
         let (scheme, host, port) = target(url);
-        if !["http", "https", "ftp", "ftps", "file", "scp", "sftp", "tftp", "telnet", "dict", "ldap", "gopher"].contains(&scheme.as_str()) {
+        if ![
+            "http", "https", "ftp", "ftps", "file", "scp", "sftp", "tftp", "telnet", "dict",
+            "ldap", "gopher",
+        ]
+        .contains(&scheme.as_str())
+        {
             if !silent || show_error {
-                ctx.eprint(format!("curl: (1) Protocol \"{scheme}\" not supported or disabled in libcurl\n"));
+                ctx.eprint(format!(
+                    "curl: (1) Protocol \"{scheme}\" not supported or disabled in libcurl\n"
+                ));
             }
             st = 1;
             continue;
@@ -166,10 +188,20 @@ pub fn curl(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
         let wait = if ip { jitter(900) } else { jitter(2500) };
         sh.pause(ctx, wait);
         if meter {
-            ctx.eprint(if ip { "\r  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0\n" } else { "\r  0     0    0     0    0     0      0      0 --:--:--  0:00:02 --:--:--     0\n" });
+            ctx.eprint(if ip {
+                "\r  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0\n"
+            } else {
+                "\r  0     0    0     0    0     0      0      0 --:--:--  0:00:02 --:--:--     0\n"
+            });
         }
         let (code, msg) = if ip {
-            (7, format!("curl: (7) Failed to connect to {host} port {port} after {} ms: Couldn't connect to server\n", wait.as_millis()))
+            (
+                7,
+                format!(
+                    "curl: (7) Failed to connect to {host} port {port} after {} ms: Couldn't connect to server\n",
+                    wait.as_millis()
+                ),
+            )
         } else {
             (6, format!("curl: (6) Could not resolve host: {host}\n"))
         };
@@ -195,9 +227,13 @@ pub fn ssh(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
     record(sh, "ssh", &format!("ssh://{dest}"), None);
     sh.pause(ctx, jitter(1500));
     if host.parse::<IpAddr>().is_ok() {
-        ctx.eprint(format!("ssh: connect to host {host} port 22: Connection refused\n"));
+        ctx.eprint(format!(
+            "ssh: connect to host {host} port 22: Connection refused\n"
+        ));
     } else {
-        ctx.eprint(format!("ssh: Could not resolve hostname {host}: Temporary failure in name resolution\n"));
+        ctx.eprint(format!(
+            "ssh: Could not resolve hostname {host}: Temporary failure in name resolution\n"
+        ));
     }
     255
 }

@@ -9,6 +9,10 @@ use crate::session::Draft;
 use crate::session::event_types::COMMAND;
 use crate::shell::vfs::{Access, Cred, FsError, Kind, Node, Vfs, normalize};
 
+mod wire;
+
+use self::wire::*;
+
 /// OpenSSH's `SFTP_MAX_MSG_LENGTH`.
 pub const MAX_PACKET: usize = 256 * 1024;
 /// Open handles per session.
@@ -16,162 +20,21 @@ const MAX_HANDLES: usize = 64;
 /// Uploads being written at once (each buffers up to the cap).
 const MAX_WRITERS: usize = 4;
 
-const INIT: u8 = 1;
-const VERSION: u8 = 2;
-const OPEN: u8 = 3;
-const CLOSE: u8 = 4;
-const READ: u8 = 5;
-const WRITE: u8 = 6;
-const LSTAT: u8 = 7;
-const FSTAT: u8 = 8;
-const SETSTAT: u8 = 9;
-const FSETSTAT: u8 = 10;
-const OPENDIR: u8 = 11;
-const READDIR: u8 = 12;
-const REMOVE: u8 = 13;
-const MKDIR: u8 = 14;
-const RMDIR: u8 = 15;
-const REALPATH: u8 = 16;
-const STAT: u8 = 17;
-const RENAME: u8 = 18;
-const READLINK: u8 = 19;
-const SYMLINK: u8 = 20;
-const EXTENDED: u8 = 200;
-const STATUS: u8 = 101;
-const HANDLE: u8 = 102;
-const DATA: u8 = 103;
-const NAME: u8 = 104;
-const ATTRS: u8 = 105;
-const EXTENDED_REPLY: u8 = 201;
-
-const OK: u32 = 0;
-const EOF: u32 = 1;
-const NO_SUCH_FILE: u32 = 2;
-const PERMISSION_DENIED: u32 = 3;
-const FAILURE: u32 = 4;
-const BAD_MESSAGE: u32 = 5;
-const OP_UNSUPPORTED: u32 = 8;
-
-fn status_text(code: u32) -> &'static str {
-    match code {
-        OK => "Success",
-        EOF => "End of file",
-        NO_SUCH_FILE => "No such file",
-        PERMISSION_DENIED => "Permission denied",
-        BAD_MESSAGE => "Bad message",
-        OP_UNSUPPORTED => "Operation unsupported",
-        _ => "Failure",
-    }
-}
-
-fn errno_status(e: FsError) -> u32 {
-    match e {
-        FsError::NotFound | FsError::NotDir => NO_SUCH_FILE,
-        FsError::Denied | FsError::NotPermitted => PERMISSION_DENIED,
-        _ => FAILURE,
-    }
-}
-
-struct Reader<'a> {
-    b: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn u8(&mut self) -> Option<u8> {
-        let (&v, rest) = self.b.split_first()?;
-        self.b = rest;
-        Some(v)
-    }
-    fn u32(&mut self) -> Option<u32> {
-        let v = self.b.get(..4)?;
-        self.b = &self.b[4..];
-        Some(u32::from_be_bytes([v[0], v[1], v[2], v[3]]))
-    }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from(self.u32()?) << 32 | u64::from(self.u32()?))
-    }
-    fn bytes(&mut self) -> Option<&'a [u8]> {
-        let n = self.u32()? as usize;
-        let v = self.b.get(..n)?;
-        self.b = &self.b[n..];
-        Some(v)
-    }
-    fn string(&mut self) -> Option<String> {
-        self.bytes().map(|b| String::from_utf8_lossy(b).into_owned())
-    }
-    /// Attributes: only the permissions matter to us.
-    fn attrs(&mut self) -> Option<Option<u32>> {
-        let flags = self.u32()?;
-        if flags & 1 != 0 {
-            self.u64()?;
-        }
-        if flags & 2 != 0 {
-            self.u32()?;
-            self.u32()?;
-        }
-        let perm = if flags & 4 != 0 { Some(self.u32()?) } else { None };
-        if flags & 8 != 0 {
-            self.u32()?;
-            self.u32()?;
-        }
-        if flags & 0x8000_0000 != 0 {
-            let n = self.u32()?;
-            for _ in 0..n.min(64) {
-                self.bytes()?;
-                self.bytes()?;
-            }
-        }
-        Some(perm)
-    }
-}
-
-#[derive(Default)]
-struct Writer {
-    b: Vec<u8>,
-}
-
-impl Writer {
-    fn u8(&mut self, v: u8) -> &mut Self {
-        self.b.push(v);
-        self
-    }
-    fn u32(&mut self, v: u32) -> &mut Self {
-        self.b.extend_from_slice(&v.to_be_bytes());
-        self
-    }
-    fn u64(&mut self, v: u64) -> &mut Self {
-        self.b.extend_from_slice(&v.to_be_bytes());
-        self
-    }
-    fn bytes(&mut self, v: &[u8]) -> &mut Self {
-        self.u32(v.len() as u32);
-        self.b.extend_from_slice(v);
-        self
-    }
-    fn str(&mut self, v: &str) -> &mut Self {
-        self.bytes(v.as_bytes())
-    }
-    fn attrs(&mut self, n: &Node) -> &mut Self {
-        let kind = match n.kind {
-            Kind::Dir => 0o040000,
-            Kind::Symlink(_) => 0o120000,
-            Kind::CharDev => 0o020000,
-            Kind::File => 0o100000,
-        };
-        let t = n.mtime.max(0) as u32;
-        self.u32(1 | 2 | 4 | 8).u64(n.size()).u32(n.uid).u32(n.gid).u32(kind | n.mode).u32(t).u32(t)
-    }
-    fn packet(self) -> Vec<u8> {
-        let mut out = (self.b.len() as u32).to_be_bytes().to_vec();
-        out.extend(self.b);
-        out
-    }
-}
-
 enum Handle {
-    Read { data: Vec<u8>, node: Node },
-    Write { path: String, data: Vec<u8>, received: u64, mode: u32 },
-    Dir { entries: Vec<(String, Node)>, sent: bool },
+    Read {
+        data: Vec<u8>,
+        node: Node,
+    },
+    Write {
+        path: String,
+        data: Vec<u8>,
+        received: u64,
+        mode: u32,
+    },
+    Dir {
+        entries: Vec<(String, Node)>,
+        sent: bool,
+    },
 }
 
 /// One SFTP session.
@@ -189,7 +52,10 @@ pub struct Sftp {
 
 impl std::fmt::Debug for Sftp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sftp").field("home", &self.home).field("handles", &self.handles.len()).finish_non_exhaustive()
+        f.debug_struct("Sftp")
+            .field("home", &self.home)
+            .field("handles", &self.handles.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -233,7 +99,16 @@ impl Sftp {
         self.handles
             .drain()
             .filter_map(|(_, h)| match h {
-                Handle::Write { path, data, received, .. } if received > 0 => Some(Upload { path, data, received }),
+                Handle::Write {
+                    path,
+                    data,
+                    received,
+                    ..
+                } if received > 0 => Some(Upload {
+                    path,
+                    data,
+                    received,
+                }),
                 _ => None,
             })
             .collect()
@@ -241,7 +116,11 @@ impl Sftp {
 
     fn status(id: u32, code: u32) -> SftpOut {
         let mut w = Writer::default();
-        w.u8(STATUS).u32(id).u32(code).str(status_text(code)).str("");
+        w.u8(STATUS)
+            .u32(id)
+            .u32(code)
+            .str(status_text(code))
+            .str("");
         SftpOut::Xfer(XferOut::Reply(w.packet()))
     }
 
@@ -254,13 +133,37 @@ impl Sftp {
     }
 
     fn cmd(&self, what: &str, path: &str) -> SftpOut {
-        SftpOut::Emit(Draft::new(COMMAND).field("cmd", format!("sftp {what} {path}")).field("cwd", self.home.clone()).field("user", self.owner.0.clone()).field("uid", self.cred.uid.to_string()))
+        SftpOut::Emit(
+            Draft::new(COMMAND)
+                .field("cmd", format!("sftp {what} {path}"))
+                .field("cwd", self.home.clone())
+                .field("user", self.owner.0.clone())
+                .field("uid", self.cred.uid.to_string()),
+        )
     }
 
     fn longname(&self, name: &str, n: &Node) -> String {
-        let user = if n.uid == self.cred.uid { self.owner.0.clone() } else if n.uid == 0 { "root".into() } else { n.uid.to_string() };
-        let group = if n.gid == 0 { "root".to_owned() } else if self.cred.gids.first() == Some(&n.gid) { self.owner.1.clone() } else { n.gid.to_string() };
-        format!("{} {:>3} {user:<8} {group:<8} {:>8} {} {name}", crate::shell::commands::fs::mode_string(n), 1, n.size(), crate::shell::commands::fs::ls_date(n.mtime))
+        let user = if n.uid == self.cred.uid {
+            self.owner.0.clone()
+        } else if n.uid == 0 {
+            "root".into()
+        } else {
+            n.uid.to_string()
+        };
+        let group = if n.gid == 0 {
+            "root".to_owned()
+        } else if self.cred.gids.first() == Some(&n.gid) {
+            self.owner.1.clone()
+        } else {
+            n.gid.to_string()
+        };
+        format!(
+            "{} {:>3} {user:<8} {group:<8} {:>8} {} {name}",
+            crate::shell::commands::fs::mode_string(n),
+            1,
+            n.size(),
+            crate::shell::commands::fs::ls_date(n.mtime)
+        )
     }
 
     fn new_handle(&mut self, h: Handle) -> Option<Vec<u8>> {
@@ -284,8 +187,11 @@ impl Sftp {
             return out;
         }
         self.buf.extend_from_slice(input);
-        loop {
-            let Some(len) = self.buf.get(..4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize) else { break };
+        while let Some(len) = self
+            .buf
+            .get(..4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        {
             if len == 0 || len > MAX_PACKET {
                 self.closed = true;
                 self.buf.clear();
@@ -342,7 +248,14 @@ impl Sftp {
         }
     }
 
-    fn handle_request(&mut self, kind: u8, id: u32, r: &mut Reader<'_>, vfs: &mut Vfs, out: &mut Vec<SftpOut>) -> Option<()> {
+    fn handle_request(
+        &mut self,
+        kind: u8,
+        id: u32,
+        r: &mut Reader<'_>,
+        vfs: &mut Vfs,
+        out: &mut Vec<SftpOut>,
+    ) -> Option<()> {
         match kind {
             REALPATH => {
                 let p = r.string()?;
@@ -358,7 +271,9 @@ impl Sftp {
             FSTAT => {
                 let h = Self::handle_id(r.bytes()?)?;
                 let reply = match self.handles.get(&h) {
-                    Some(Handle::Write { path, .. }) => self.stat_reply(id, vfs, &path.clone(), true),
+                    Some(Handle::Write { path, .. }) => {
+                        self.stat_reply(id, vfs, &path.clone(), true)
+                    }
                     Some(Handle::Read { node, .. }) => {
                         let mut w = Writer::default();
                         w.u8(ATTRS).u32(id).attrs(node);
@@ -374,16 +289,26 @@ impl Sftp {
                 let perm = r.attrs().flatten();
                 let path = self.path(&p);
                 if flags & 2 != 0 {
-                    let writers = self.handles.values().filter(|h| matches!(h, Handle::Write { .. })).count();
-                    let parent = vfs.stat("/", crate::shell::vfs::split(&path).0, true).map(|(_, n)| n.clone());
+                    let writers = self
+                        .handles
+                        .values()
+                        .filter(|h| matches!(h, Handle::Write { .. }))
+                        .count();
+                    let parent = vfs
+                        .stat("/", crate::shell::vfs::split(&path).0, true)
+                        .map(|(_, n)| n.clone());
                     let existing = vfs.get(&path).cloned();
                     let code = match (&parent, &existing) {
                         (Err(e), _) => Some(errno_status(*e)),
                         (Ok(p), _) if !p.is_dir() => Some(NO_SUCH_FILE),
                         (_, Some(n)) if n.is_dir() => Some(FAILURE),
                         (_, Some(n)) if !self.cred.may(n, Access::Write) => Some(PERMISSION_DENIED),
-                        (Ok(p), None) if !self.cred.may(p, Access::Write) => Some(PERMISSION_DENIED),
-                        _ if path.starts_with("/proc") || path.starts_with("/sys") => Some(PERMISSION_DENIED),
+                        (Ok(p), None) if !self.cred.may(p, Access::Write) => {
+                            Some(PERMISSION_DENIED)
+                        }
+                        _ if path.starts_with("/proc") || path.starts_with("/sys") => {
+                            Some(PERMISSION_DENIED)
+                        }
                         _ if writers >= MAX_WRITERS => Some(FAILURE),
                         _ => None,
                     };
@@ -393,7 +318,12 @@ impl Sftp {
                     }
                     let mode = perm.unwrap_or(0o644) & 0o777 & !0o022;
                     out.push(self.cmd("put", &path));
-                    let h = self.new_handle(Handle::Write { path, data: Vec::new(), received: 0, mode });
+                    let h = self.new_handle(Handle::Write {
+                        path,
+                        data: Vec::new(),
+                        received: 0,
+                        mode,
+                    });
                     out.push(match h {
                         Some(h) => {
                             let mut w = Writer::default();
@@ -405,11 +335,16 @@ impl Sftp {
                 } else {
                     let reply = match vfs.stat("/", &path, true).map(|(_, n)| n.clone()) {
                         Ok(n) if n.is_dir() => Self::status(id, FAILURE),
-                        Ok(n) if !self.cred.may(&n, Access::Read) => Self::status(id, PERMISSION_DENIED),
+                        Ok(n) if !self.cred.may(&n, Access::Read) => {
+                            Self::status(id, PERMISSION_DENIED)
+                        }
                         Ok(n) => {
                             out.push(self.cmd("get", &path));
                             let data = vfs.read_static(&n);
-                            match self.new_handle(Handle::Read { data, node: n.clone() }) {
+                            match self.new_handle(Handle::Read {
+                                data,
+                                node: n.clone(),
+                            }) {
                                 Some(h) => {
                                     let mut w = Writer::default();
                                     w.u8(HANDLE).u32(id).bytes(&h);
@@ -429,7 +364,11 @@ impl Sftp {
                 let data = r.bytes()?;
                 let cap = self.cap;
                 let code = match self.handles.get_mut(&h) {
-                    Some(Handle::Write { data: buf, received, .. }) => {
+                    Some(Handle::Write {
+                        data: buf,
+                        received,
+                        ..
+                    }) => {
                         write_at(buf, off, data, cap);
                         *received += data.len() as u64;
                         OK
@@ -461,9 +400,18 @@ impl Sftp {
             CLOSE => {
                 let h = Self::handle_id(r.bytes()?)?;
                 match self.handles.remove(&h) {
-                    Some(Handle::Write { path, data, received, mode }) => {
+                    Some(Handle::Write {
+                        path,
+                        data,
+                        received,
+                        mode,
+                    }) => {
                         place(vfs, &self.cred, &path, &data, mode, self.now);
-                        out.push(SftpOut::Xfer(XferOut::Upload(Upload { path, data, received })));
+                        out.push(SftpOut::Xfer(XferOut::Upload(Upload {
+                            path,
+                            data,
+                            received,
+                        })));
                         out.push(Self::status(id, OK));
                     }
                     Some(_) => out.push(Self::status(id, OK)),
@@ -475,14 +423,19 @@ impl Sftp {
                 let path = self.path(&p);
                 let reply = match vfs.stat("/", &path, true).map(|(c, n)| (c, n.clone())) {
                     Ok((_, n)) if !n.is_dir() => Self::status(id, FAILURE),
-                    Ok((_, n)) if !self.cred.may(&n, Access::Read) => Self::status(id, PERMISSION_DENIED),
+                    Ok((_, n)) if !self.cred.may(&n, Access::Read) => {
+                        Self::status(id, PERMISSION_DENIED)
+                    }
                     Ok((canon, n)) => {
                         let mut entries: Vec<(String, Node)> = vec![(".".into(), n.clone())];
                         if let Some(up) = vfs.get(crate::shell::vfs::split(&canon).0) {
                             entries.push(("..".into(), up.clone()));
                         }
                         entries.extend(vfs.list(&canon).into_iter().map(|(k, v)| (k, v.clone())));
-                        match self.new_handle(Handle::Dir { entries, sent: false }) {
+                        match self.new_handle(Handle::Dir {
+                            entries,
+                            sent: false,
+                        }) {
                             Some(h) => {
                                 let mut w = Writer::default();
                                 w.u8(HANDLE).u32(id).bytes(&h);
@@ -565,7 +518,10 @@ impl Sftp {
             READLINK => {
                 let p = self.path(&r.string()?);
                 let reply = match vfs.get(&p) {
-                    Some(Node { kind: Kind::Symlink(t), .. }) => {
+                    Some(Node {
+                        kind: Kind::Symlink(t),
+                        ..
+                    }) => {
                         let mut w = Writer::default();
                         w.u8(NAME).u32(id).u32(1).str(t).str(t).u32(0);
                         Self::reply(w)
@@ -585,12 +541,23 @@ impl Sftp {
                 match name.as_str() {
                     "limits@openssh.com" => {
                         let mut w = Writer::default();
-                        w.u8(EXTENDED_REPLY).u32(id).u64(MAX_PACKET as u64).u64((MAX_PACKET - 1024) as u64).u64((MAX_PACKET - 1024) as u64).u64(1019);
+                        w.u8(EXTENDED_REPLY)
+                            .u32(id)
+                            .u64(MAX_PACKET as u64)
+                            .u64((MAX_PACKET - 1024) as u64)
+                            .u64((MAX_PACKET - 1024) as u64)
+                            .u64(1019);
                         out.push(Self::reply(w));
                     }
                     "expand-path@openssh.com" => {
                         let p = r.string()?;
-                        let p = if p == "~" || p.is_empty() { self.home.clone() } else if let Some(rest) = p.strip_prefix("~/") { normalize(&self.home, rest) } else { self.path(&p) };
+                        let p = if p == "~" || p.is_empty() {
+                            self.home.clone()
+                        } else if let Some(rest) = p.strip_prefix("~/") {
+                            normalize(&self.home, rest)
+                        } else {
+                            self.path(&p)
+                        };
                         let mut w = Writer::default();
                         w.u8(NAME).u32(id).u32(1).str(&p).str(&p).u32(0);
                         out.push(Self::reply(w));
@@ -598,7 +565,19 @@ impl Sftp {
                     "statvfs@openssh.com" | "fstatvfs@openssh.com" => {
                         let mut w = Writer::default();
                         w.u8(EXTENDED_REPLY).u32(id);
-                        for v in [4096u64, 4096, 10_255_082, 7_860_041, 7_335_710, 2_621_440, 2_493_861, 2_493_861, 0x2d1c_5e43_1b9a_6f07, 0, 255] {
+                        for v in [
+                            4096u64,
+                            4096,
+                            10_255_082,
+                            7_860_041,
+                            7_335_710,
+                            2_621_440,
+                            2_493_861,
+                            2_493_861,
+                            0x2d1c_5e43_1b9a_6f07,
+                            0,
+                            255,
+                        ] {
                             w.u64(v);
                         }
                         out.push(Self::reply(w));
@@ -620,63 +599,4 @@ impl Sftp {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use super::*;
-    use crate::shell::vfs::Tree;
-
-    fn pkt(kind: u8, id: Option<u32>, body: &[u8]) -> Vec<u8> {
-        let mut w = Writer::default();
-        w.u8(kind);
-        if let Some(i) = id {
-            w.u32(i);
-        }
-        w.b.extend_from_slice(body);
-        w.packet()
-    }
-
-    #[test]
-    fn upload_round_trip() {
-        let mut t = Tree::default();
-        t.insert("/", Node::dir(0o755, 0, 0, 0));
-        t.insert("/tmp", Node::dir(0o1777, 0, 0, 0));
-        t.insert("/root", Node::dir(0o700, 0, 0, 0));
-        let mut v = Vfs::new(Arc::new(t));
-        let mut s = Sftp::new("/root", Cred { uid: 0, gids: vec![0] }, ("root".into(), "root".into()), 1 << 20, 0);
-        let out = s.feed(&pkt(INIT, None, &3u32.to_be_bytes()), &mut v);
-        assert!(matches!(&out[0], SftpOut::Xfer(XferOut::Reply(b)) if b[4] == VERSION));
-        let mut w = Writer::default();
-        w.str("/tmp/x.bin").u32(2 | 8 | 0x10).u32(4).u32(0o755);
-        let out = s.feed(&pkt(OPEN, Some(7), &w.b), &mut v);
-        let SftpOut::Xfer(XferOut::Reply(h)) = &out[1] else { panic!("{out:?}") };
-        assert_eq!(h[4], HANDLE);
-        let handle = h[13..17].to_vec();
-        let mut w = Writer::default();
-        w.bytes(&handle).u64(0).bytes(b"\x7fELF..");
-        let mut all = pkt(WRITE, Some(8), &w.b);
-        let mut w = Writer::default();
-        w.bytes(&handle);
-        all.extend(pkt(CLOSE, Some(9), &w.b));
-        let mut outs = Vec::new();
-        for b in all {
-            outs.extend(s.feed(&[b], &mut v));
-        }
-        assert!(outs.contains(&SftpOut::Xfer(XferOut::Upload(Upload { path: "/tmp/x.bin".into(), data: b"\x7fELF..".to_vec(), received: 6 }))));
-        assert_eq!(v.get("/tmp/x.bin").unwrap().size(), 6);
-        let out = s.feed(&pkt(STAT, Some(10), &{ let mut w = Writer::default(); w.str("/nope"); w.b }), &mut v);
-        assert!(matches!(&out[0], SftpOut::Xfer(XferOut::Reply(b)) if b[4] == STATUS && b[12] == NO_SUCH_FILE as u8));
-    }
-
-    #[test]
-    fn garbage_never_panics() {
-        let mut v = Vfs::new(Arc::new(Tree::default()));
-        let mut s = Sftp::new("/", Cred { uid: 0, gids: vec![0] }, ("root".into(), "root".into()), 10, 0);
-        for k in 0..=255u8 {
-            let _ = s.feed(&pkt(k, Some(1), &[0xff; 12]), &mut v);
-            let _ = s.feed(&pkt(k, Some(1), &[]), &mut v);
-        }
-        let _ = s.feed(&[0, 0, 0, 0], &mut v);
-        assert!(s.closed());
-    }
-}
+mod tests;

@@ -9,260 +9,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+mod node;
+
+pub use self::node::{Access, Cred, Data, FsError, Kind, Live, Node, Tree, normalize, split};
+
 /// Longest path accepted (Linux `PATH_MAX`).
 pub const PATH_MAX: usize = 4096;
 /// Symlinks followed before `ELOOP`.
 const MAX_LINKS: usize = 40;
 /// Bytes a session may add to its overlay in total.
 pub const OVERLAY_MAX_BYTES: usize = 64 * 1024 * 1024;
-
-/// File contents that are computed when read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Live {
-    /// `/proc/cpuinfo`.
-    Cpuinfo,
-    /// `/proc/meminfo`.
-    Meminfo,
-    /// `/proc/uptime`.
-    Uptime,
-    /// `/proc/loadavg`.
-    Loadavg,
-    /// `/proc/version`.
-    Version,
-    /// `/proc/mounts`.
-    Mounts,
-}
-
-/// What a node holds.
-#[derive(Debug, Clone)]
-pub enum Data {
-    /// Literal bytes.
-    Bytes(Arc<[u8]>),
-    /// An executable of this size (its bytes are generated, starting with an ELF header).
-    Elf(u64),
-    /// Generated from the host when read.
-    Live(Live),
-    /// Nothing (directories, devices).
-    None,
-}
-
-/// Node type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
-    /// A directory.
-    Dir,
-    /// A regular file.
-    File,
-    /// A symbolic link to the target.
-    Symlink(String),
-    /// A character device (`/dev/null`, ...).
-    CharDev,
-}
-
-/// One file-system object.
-#[derive(Debug, Clone)]
-pub struct Node {
-    /// Type.
-    pub kind: Kind,
-    /// Permission bits (`0o7777`).
-    pub mode: u32,
-    /// Owner uid.
-    pub uid: u32,
-    /// Owner gid.
-    pub gid: u32,
-    /// Modification time (unix seconds).
-    pub mtime: i64,
-    /// Contents.
-    pub data: Data,
-}
-
-impl Node {
-    /// A directory.
-    pub fn dir(mode: u32, uid: u32, gid: u32, mtime: i64) -> Node {
-        Node {
-            kind: Kind::Dir,
-            mode,
-            uid,
-            gid,
-            mtime,
-            data: Data::None,
-        }
-    }
-
-    /// A regular file with `bytes`.
-    pub fn file(bytes: impl Into<Vec<u8>>, mode: u32, uid: u32, gid: u32, mtime: i64) -> Node {
-        Node {
-            kind: Kind::File,
-            mode,
-            uid,
-            gid,
-            mtime,
-            data: Data::Bytes(bytes.into().into()),
-        }
-    }
-
-    /// Size as `ls -l` shows it.
-    pub fn size(&self) -> u64 {
-        match (&self.kind, &self.data) {
-            (Kind::Dir, _) => 4096,
-            (Kind::Symlink(t), _) => t.len() as u64,
-            (_, Data::Bytes(b)) => b.len() as u64,
-            (_, Data::Elf(n)) => *n,
-            _ => 0,
-        }
-    }
-
-    /// Is it a directory.
-    pub fn is_dir(&self) -> bool {
-        self.kind == Kind::Dir
-    }
-}
-
-/// Why a file operation failed; `Display` is the C library's `strerror`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum FsError {
-    /// ENOENT.
-    #[error("No such file or directory")]
-    NotFound,
-    /// ENOTDIR.
-    #[error("Not a directory")]
-    NotDir,
-    /// EISDIR.
-    #[error("Is a directory")]
-    IsDir,
-    /// EACCES.
-    #[error("Permission denied")]
-    Denied,
-    /// EPERM.
-    #[error("Operation not permitted")]
-    NotPermitted,
-    /// EEXIST.
-    #[error("File exists")]
-    Exists,
-    /// ENOTEMPTY.
-    #[error("Directory not empty")]
-    NotEmpty,
-    /// EIO.
-    #[error("Input/output error")]
-    Io,
-    /// ELOOP.
-    #[error("Too many levels of symbolic links")]
-    Loop,
-    /// ENAMETOOLONG.
-    #[error("File name too long")]
-    NameTooLong,
-    /// ENOSPC (the session's overlay budget is spent).
-    #[error("No space left on device")]
-    NoSpace,
-    /// EINVAL (moving a directory into itself, ...).
-    #[error("Invalid argument")]
-    Invalid,
-}
-
-/// The shared base tree of a host.
-#[derive(Debug, Default)]
-pub struct Tree {
-    nodes: BTreeMap<String, Node>,
-}
-
-impl Tree {
-    /// Adds (or replaces) a node at an absolute, normalised path.
-    pub fn insert(&mut self, path: &str, node: Node) {
-        self.nodes.insert(path.to_owned(), node);
-    }
-
-    /// The node at `path`, if any.
-    pub fn get(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(path)
-    }
-
-    /// Entries directly under `dir`.
-    fn children(&self, dir: &str) -> Vec<(&str, &Node)> {
-        let prefix = if dir == "/" {
-            "/".to_owned()
-        } else {
-            format!("{dir}/")
-        };
-        self.nodes
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .filter(|(k, _)| k.len() > prefix.len() && !k[prefix.len()..].contains('/'))
-            .map(|(k, n)| (&k[prefix.len()..], n))
-            .collect()
-    }
-}
-
-/// Access wanted by an operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Read.
-    Read,
-    /// Write.
-    Write,
-    /// Execute or search.
-    Exec,
-}
-
-/// Who is asking: uid and the gids it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cred {
-    /// User id.
-    pub uid: u32,
-    /// Group ids (primary first).
-    pub gids: Vec<u32>,
-}
-
-impl Cred {
-    /// Whether `cred` may access `node` as `want`.
-    pub fn may(&self, node: &Node, want: Access) -> bool {
-        let bit = match want {
-            Access::Read => 4,
-            Access::Write => 2,
-            Access::Exec => 1,
-        };
-        if self.uid == 0 {
-            // Root reads and writes anything, executes when any x bit is set.
-            return want != Access::Exec || node.is_dir() || node.mode & 0o111 != 0;
-        }
-        let shift = if node.uid == self.uid {
-            6
-        } else if self.gids.contains(&node.gid) {
-            3
-        } else {
-            0
-        };
-        (node.mode >> shift) & bit != 0
-    }
-}
-
-/// Joins `path` onto `cwd` and removes `.`, `..` and repeated slashes (no symlinks).
-pub fn normalize(cwd: &str, path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    let full = if path.starts_with('/') {
-        path.to_owned()
-    } else {
-        format!("{cwd}/{path}")
-    };
-    for c in full.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
-
-/// The parent directory and last component of a normalised path.
-pub fn split(path: &str) -> (&str, &str) {
-    match path.rfind('/') {
-        Some(0) => ("/", &path[1..]),
-        Some(i) => (&path[..i], &path[i + 1..]),
-        None => ("/", path),
-    }
-}
 
 fn is_pseudo(path: &str) -> bool {
     path == "/proc" || path.starts_with("/proc/") || path == "/sys" || path.starts_with("/sys/")
@@ -452,7 +208,13 @@ impl Vfs {
             }
             None => {
                 self.parent_writable(&p, cred)?;
-                Node::file(data.to_vec(), 0o644, cred.uid, cred.gids.first().copied().unwrap_or(0), now)
+                Node::file(
+                    data.to_vec(),
+                    0o644,
+                    cred.uid,
+                    cred.gids.first().copied().unwrap_or(0),
+                    now,
+                )
             }
         };
         self.charge(data.len())?;
@@ -471,7 +233,13 @@ impl Vfs {
     }
 
     /// Creates a directory.
-    pub fn mkdir(&mut self, cwd: &str, path: &str, cred: &Cred, now: i64) -> Result<String, FsError> {
+    pub fn mkdir(
+        &mut self,
+        cwd: &str,
+        path: &str,
+        cred: &Cred,
+        now: i64,
+    ) -> Result<String, FsError> {
         let p = self.resolve(cwd, path, false)?;
         if self.get(&p).is_some() {
             return Err(FsError::Exists);
@@ -488,7 +256,14 @@ impl Vfs {
     }
 
     /// Removes the object at `path` (a directory only when `dir_ok`, recursively when `recursive`).
-    pub fn remove(&mut self, cwd: &str, path: &str, recursive: bool, dir_ok: bool, cred: &Cred) -> Result<(), FsError> {
+    pub fn remove(
+        &mut self,
+        cwd: &str,
+        path: &str,
+        recursive: bool,
+        dir_ok: bool,
+        cred: &Cred,
+    ) -> Result<(), FsError> {
         let p = self.resolve(cwd, path, false)?;
         let node = self.get(&p).ok_or(FsError::NotFound)?;
         if is_pseudo(&p) || p == "/" {
@@ -512,7 +287,13 @@ impl Vfs {
     }
 
     /// Changes permission bits.
-    pub fn chmod(&mut self, cwd: &str, path: &str, mode: impl Fn(u32, bool) -> u32, cred: &Cred) -> Result<(), FsError> {
+    pub fn chmod(
+        &mut self,
+        cwd: &str,
+        path: &str,
+        mode: impl Fn(u32, bool) -> u32,
+        cred: &Cred,
+    ) -> Result<(), FsError> {
         let p = self.resolve(cwd, path, true)?;
         let node = self.get(&p).ok_or(FsError::NotFound)?;
         if is_pseudo(&p) || (cred.uid != 0 && node.uid != cred.uid) {
@@ -596,64 +377,4 @@ pub fn elf_bytes(size: u64) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tree() -> Arc<Tree> {
-        let mut t = Tree::default();
-        t.insert("/", Node::dir(0o755, 0, 0, 0));
-        t.insert("/usr", Node::dir(0o755, 0, 0, 0));
-        t.insert("/usr/bin", Node::dir(0o755, 0, 0, 0));
-        t.insert(
-            "/bin",
-            Node {
-                kind: Kind::Symlink("usr/bin".into()),
-                mode: 0o777,
-                uid: 0,
-                gid: 0,
-                mtime: 0,
-                data: Data::None,
-            },
-        );
-        t.insert("/usr/bin/ls", Node { kind: Kind::File, mode: 0o755, uid: 0, gid: 0, mtime: 0, data: Data::Elf(100) });
-        t.insert("/etc", Node::dir(0o755, 0, 0, 0));
-        t.insert("/etc/shadow", Node::file("root:*:1::::::\n", 0o640, 0, 42, 0));
-        t.insert("/proc", Node::dir(0o555, 0, 0, 0));
-        t.insert("/proc/cpuinfo", Node { kind: Kind::File, mode: 0o444, uid: 0, gid: 0, mtime: 0, data: Data::Live(Live::Cpuinfo) });
-        t.insert("/tmp", Node::dir(0o1777, 0, 0, 0));
-        Arc::new(t)
-    }
-
-    #[test]
-    fn resolution_follows_links_and_reports_errno() {
-        let v = Vfs::new(tree());
-        assert_eq!(v.resolve("/", "/bin/ls", true).unwrap(), "/usr/bin/ls");
-        assert_eq!(v.resolve("/etc", "../bin/../etc/./shadow", true).unwrap(), "/etc/shadow");
-        assert_eq!(v.resolve("/", "/etc/shadow/x", true).unwrap_err(), FsError::NotDir);
-        assert_eq!(v.resolve("/", "/nope/x", true).unwrap_err(), FsError::NotFound);
-        assert_eq!(v.resolve("/", "/bin", false).unwrap(), "/bin");
-        assert_eq!(v.list("/").len(), 5);
-    }
-
-    #[test]
-    fn overlay_writes_and_pseudo_fs_rules() {
-        let mut v = Vfs::new(tree());
-        let root = Cred { uid: 0, gids: vec![0] };
-        let user = Cred { uid: 1000, gids: vec![1000] };
-        v.write("/tmp", "x", b"hi", false, &user, 5).unwrap();
-        v.write("/tmp", "x", b"!", true, &user, 6).unwrap();
-        assert_eq!(v.read_static(v.get("/tmp/x").unwrap()), b"hi!");
-        assert_eq!(v.write("/", "/etc/new", b"", false, &user, 0).unwrap_err(), FsError::Denied);
-        assert!(!user.may(v.get("/etc/shadow").unwrap(), Access::Read));
-        assert_eq!(v.write("/", "/proc/cpuinfo", b"x", false, &root, 0).unwrap_err(), FsError::Io);
-        assert_eq!(v.write("/", "/proc/new", b"x", false, &root, 0).unwrap_err(), FsError::NotFound);
-        assert_eq!(v.remove("/", "/proc/cpuinfo", false, false, &root).unwrap_err(), FsError::NotPermitted);
-        assert_eq!(v.remove("/", "/etc", false, false, &root).unwrap_err(), FsError::IsDir);
-        assert_eq!(v.remove("/", "/nope", false, false, &root).unwrap_err(), FsError::NotFound);
-        v.remove("/", "/etc", true, true, &root).unwrap();
-        assert!(v.get("/etc/shadow").is_none());
-        assert_eq!(v.mkdir("/", "/tmp", &root, 0).unwrap_err(), FsError::Exists);
-        v.rename("/tmp", "x", "/y", &root).unwrap();
-        assert!(v.get("/y").is_some() && v.get("/tmp/x").is_none());
-    }
-}
+mod tests;
