@@ -231,7 +231,7 @@ mod tests {
         serve(Method::GET, path.parse().unwrap(), HeaderMap::new()).await
     }
 
-    fn header<'a>(response: &'a Response, name: HeaderName) -> &'a str {
+    fn header(response: &Response, name: HeaderName) -> &str {
         response
             .headers()
             .get(name)
