@@ -65,6 +65,7 @@ pub async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     };
     let response = match Dist::get(&name) {
         Some(file) => file_response(&name, &file, &headers),
+        None if name == "index.html" => not_built(),
         None if name.starts_with("assets/") || looks_like_file(&name) => {
             plain(StatusCode::NOT_FOUND, "not found\n")
         }

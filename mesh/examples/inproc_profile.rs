@@ -1,6 +1,8 @@
-//! Profiling aid: one publisher thread, one subscriber, in process.
+//! Profiling aid for the in-process path: one publisher thread, one
+//! subscriber task, one broker. `cargo run --release --example inproc_profile [N]`.
 #![allow(clippy::unwrap_used)]
-use std::time::Instant;
+
+use std::time::{Duration, Instant};
 
 use decnet_mesh::bus::Broker;
 use decnet_mesh::envelope::{EventKind, Payload};
@@ -19,34 +21,27 @@ async fn main() {
     let publisher = broker.client("pub");
     let body = Payload::encode(&ciborium::Value::Bytes(vec![0xa5; 126])).unwrap();
     let start = Instant::now();
-    let t = topic.clone();
     let h = std::thread::spawn(move || {
         for _ in 0..n {
             publisher
-                .publish_payload(&t, EventKind::from_static("b"), body.clone())
+                .publish_payload(&topic, EventKind::from_static("b"), body.clone())
                 .unwrap();
         }
         start.elapsed()
     });
+    let idle = tokio::time::sleep(Duration::from_secs(2));
+    tokio::pin!(idle);
     let mut got = 0u64;
-    if std::env::var_os("PLAIN").is_some() {
-        while got < n {
-            if sub.next().await.is_none() {
-                break;
-            }
-            got += 1;
-        }
-    }
     while got < n {
-        let item = match futures::FutureExt::now_or_never(sub.next()) {
-            Some(i) => Some(i),
-            None => tokio::time::timeout(std::time::Duration::from_secs(2), sub.next())
-                .await
-                .ok(),
-        };
-        match item {
-            Some(Some(_)) => got += 1,
-            _ => break,
+        tokio::select! {
+            biased;
+            e = sub.next() => if e.is_none() { break },
+            () = &mut idle => break,
+        }
+        got += 1;
+        if got % 65536 == 0 {
+            idle.as_mut()
+                .reset(tokio::time::Instant::now() + Duration::from_secs(2));
         }
     }
     let pub_time = h.join().unwrap();

@@ -222,6 +222,11 @@ async fn renewal_keeps_the_link_up_and_the_next_dial_presents_the_new_certificat
     let LinkState::Up { since, .. } = wait_up(&mut state).await else {
         unreachable!()
     };
+    // The agent sees the link up a moment before the master registers it.
+    eventually(Duration::from_secs(5), "master registers the host", || {
+        master.host(&host).is_some()
+    })
+    .await;
     let connected_since = master.host(&host).unwrap().connected_since;
 
     let new_fp = link.renew_certificate().await.unwrap();

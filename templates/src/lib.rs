@@ -15,6 +15,8 @@
 //! | [`emit`] | [`emit::EventSink`] and its stdout, bus and in-memory implementations |
 //! | [`services`] | the registry and the emulators (`redis`, `mysql`, ...) |
 //! | [`decky`] | starting and stopping a whole decky |
+//! | [`shell`] | the virtual host (one model of kernel, CPU, users, processes, files) and the SANS-IO shell ssh and telnet share |
+//! | [`recording`] | asciinema v2 session transcripts: day shards, rotation, and [`recording::read_session`] |
 //!
 //! # Writing a service
 //!

@@ -21,7 +21,7 @@ use bytes::Bytes;
 use decnet_mesh::bus::{Broker, BusServer, ClientConfig, ServerConfig, SocketClient};
 use decnet_mesh::envelope::{EventKind, Payload};
 use decnet_mesh::topic::{Pattern, Topic, decky};
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use hdrhistogram::Histogram;
 use tokio::process::{Child, Command};
 
@@ -190,29 +190,44 @@ struct Seen {
     last: Option<Instant>,
 }
 
-/// Counts what a subscriber receives until `expect` or [`IDLE`] without any.
-/// Polls without a timer while messages are queued, so the harness costs the
-/// same little on both sides.
-async fn count<S: futures::Stream + Unpin>(sub: &mut S, expect: u64) -> Seen {
+/// Feeds every message of `sub` to `each` until `expect` messages or
+/// [`IDLE`] without one. One idle timer is armed for the whole run and only
+/// pushed back now and then, so the harness costs the same little per message
+/// on both sides (a timer per message would wake the timer driver each time).
+async fn drain<S, T>(sub: &mut S, expect: u64, mut each: impl FnMut(T)) -> Seen
+where
+    S: futures::Stream<Item = T> + Unpin,
+{
     let mut seen = Seen {
         count: 0,
         last: None,
     };
+    let idle = tokio::time::sleep(IDLE);
+    tokio::pin!(idle);
+    let mut armed = Instant::now();
     while seen.count < expect {
-        let item = match sub.next().now_or_never() {
-            Some(item) => item,
-            None => match tokio::time::timeout(IDLE, sub.next()).await {
-                Ok(item) => item,
-                Err(_) => break,
-            },
-        };
-        if item.is_none() {
-            break;
+        tokio::select! {
+            biased;
+            item = sub.next() => {
+                let Some(item) = item else { break };
+                each(item);
+                let now = Instant::now();
+                seen.count += 1;
+                seen.last = Some(now);
+                if now.duration_since(armed) > IDLE / 4 {
+                    idle.as_mut().reset((now + IDLE).into());
+                    armed = now;
+                }
+            }
+            () = &mut idle => break,
         }
-        seen.count += 1;
-        seen.last = Some(Instant::now());
     }
     seen
+}
+
+/// Counts what a subscriber receives (see [`drain`]).
+async fn count<S: futures::Stream + Unpin>(sub: &mut S, expect: u64) -> Seen {
+    drain(sub, expect, |_| {}).await
 }
 
 fn rate(label: &str, n: u64, fanout: u64, start: Instant, seen: &[Seen]) -> f64 {
@@ -358,14 +373,12 @@ async fn ours_latency(path: &Path, rate: f64) -> anyhow::Result<f64> {
     let base = Instant::now();
     let collector = tokio::spawn(async move {
         let mut h = new_histogram()?;
-        loop {
-            let e = match sub.next().now_or_never() {
-                Some(e) => e,
-                None => tokio::time::timeout(IDLE, sub.next()).await.ok().flatten(),
-            };
-            let Some(e) = e else { break };
-            record(&mut h, base, e.payload().as_cbor());
-        }
+        drain(
+            &mut sub,
+            u64::MAX,
+            |e: Arc<decnet_mesh::envelope::Envelope>| record(&mut h, base, e.payload().as_cbor()),
+        )
+        .await;
         anyhow::Ok(h)
     });
     let sent = paced(rate, base, |b| {
@@ -396,14 +409,10 @@ async fn nats_latency(url: &str, rate: f64) -> anyhow::Result<f64> {
     let base = Instant::now();
     let collector = tokio::spawn(async move {
         let mut h = new_histogram()?;
-        loop {
-            let m = match sub.next().now_or_never() {
-                Some(m) => m,
-                None => tokio::time::timeout(IDLE, sub.next()).await.ok().flatten(),
-            };
-            let Some(m) = m else { break };
-            record(&mut h, base, &m.payload);
-        }
+        drain(&mut sub, u64::MAX, |m: async_nats::Message| {
+            record(&mut h, base, &m.payload)
+        })
+        .await;
         anyhow::Ok(h)
     });
     let subject = async_nats::Subject::from(subject);

@@ -23,36 +23,62 @@ pub struct Feed {
     sink: Arc<Sink>,
     subs: HashMap<Pattern, u64>,
     batch: VecDeque<Arc<Envelope>>,
-    /// When the queue was first found empty since the last event.
-    idle: Option<Instant>,
+    spin: Spin,
 }
 
-/// How long an empty feed keeps yielding to the scheduler before parking.
-/// Parking means the next publisher must wake this task across threads (a
-/// futex call on each side); a consumer that keeps up with a busy publisher
-/// would otherwise park after almost every event. Other tasks run in between
-/// the yields, so this only costs an otherwise idle worker thread.
+/// How long a busy feed keeps yielding to the scheduler before parking.
 const SPIN: Duration = Duration::from_micros(50);
 
-/// Refills `out` from `sink`, yielding for up to [`SPIN`] before parking.
+/// Adaptive spin-then-park for a consumer that finds its queue empty.
+///
+/// Parking means the next publisher must wake this task across threads (a
+/// futex call on each side), which dominates the cost of a stream of events
+/// arriving microseconds apart. So a feed whose last event came less than
+/// [`SPIN`] after it parked is "busy" and, next time it runs dry, yields to the
+/// scheduler (other tasks run in between) for up to [`SPIN`] before parking.
+/// A feed that sees sparse events parks at once and costs no CPU while idle.
+#[derive(Debug, Default)]
+struct Spin {
+    busy: bool,
+    /// When the queue was found empty, while spinning.
+    since: Option<Instant>,
+    /// When the consumer parked.
+    parked: Option<Instant>,
+}
+
+/// Refills `out` from `sink`, spinning first if the feed is busy.
 fn poll_refill(
     sink: &Sink,
-    idle: &mut Option<Instant>,
+    spin: &mut Spin,
     cx: &mut Context<'_>,
     out: &mut VecDeque<Arc<Envelope>>,
 ) -> Poll<bool> {
     if sink.try_batch(out) {
-        *idle = None;
+        if let Some(parked) = spin.parked.take() {
+            spin.busy = parked.elapsed() < SPIN;
+        }
+        spin.since = None;
         return Poll::Ready(true);
     }
-    let since = *idle.get_or_insert_with(Instant::now);
-    if since.elapsed() < SPIN {
-        cx.waker().wake_by_ref();
-        return Poll::Pending;
+    if spin.busy && spin.parked.is_none() {
+        let since = *spin.since.get_or_insert_with(Instant::now);
+        if since.elapsed() < SPIN {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
     }
     let r = sink.poll_batch(cx, out);
-    if r.is_ready() {
-        *idle = None;
+    match r {
+        Poll::Ready(_) => {
+            spin.since = None;
+            spin.parked = None;
+        }
+        Poll::Pending => {
+            if spin.parked.is_none() {
+                spin.parked = Some(Instant::now());
+            }
+            spin.since = None;
+        }
     }
     r
 }
@@ -64,7 +90,7 @@ impl Feed {
             sink,
             subs: HashMap::new(),
             batch: VecDeque::new(),
-            idle: None,
+            spin: Spin::default(),
         }
     }
 
@@ -115,7 +141,7 @@ impl Feed {
             std::mem::swap(&mut self.batch, out);
             return Poll::Ready(true);
         }
-        poll_refill(&self.sink, &mut self.idle, cx, out)
+        poll_refill(&self.sink, &mut self.spin, cx, out)
     }
 
     /// Waits for the next batch of events; false once the feed is closed.
@@ -155,7 +181,7 @@ impl Stream for Feed {
         if let Some(e) = this.batch.pop_front() {
             return Poll::Ready(Some(e));
         }
-        match poll_refill(&this.sink, &mut this.idle, cx, &mut this.batch) {
+        match poll_refill(&this.sink, &mut this.spin, cx, &mut this.batch) {
             Poll::Ready(true) => Poll::Ready(this.batch.pop_front()),
             Poll::Ready(false) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,

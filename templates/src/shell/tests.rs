@@ -347,3 +347,116 @@ fn garbage_never_panics() {
         }
     }
 }
+
+#[test]
+fn bot_recon_set_answers_like_the_real_tools() {
+    let mut sh = shell(Entry::Exec, "root");
+    let host = Arc::clone(sh.host());
+    for cmd in [
+        "uname -a",
+        "id",
+        "whoami",
+        "w",
+        "uptime",
+        "free -m",
+        "cat /proc/cpuinfo",
+        "ps aux",
+        "ls -la",
+        "cd /tmp",
+        "pwd",
+        "cat /etc/passwd",
+        "echo hi",
+        "history",
+        "export",
+        "which ls",
+        "chmod +x /tmp",
+        "rm -f /tmp/none",
+        "hostname",
+        "ssh -V",
+        "nproc",
+        "lscpu",
+        "df -h",
+        "crontab -l",
+        "ip a",
+        "top",
+    ] {
+        let (out, err, _) = run(&mut sh, cmd);
+        assert!(!err.contains("command not found"), "{cmd}: {err}");
+        assert!(
+            !out.is_empty()
+                || !err.is_empty()
+                || ["cd /tmp", "chmod +x /tmp", "rm -f /tmp/none", "history"].contains(&cmd),
+            "{cmd} printed nothing"
+        );
+    }
+    let w = run(&mut sh, "w").0;
+    let lines: Vec<&str> = w.lines().collect();
+    assert_eq!(
+        lines[1],
+        "USER     TTY      FROM             LOGIN@   IDLE   JCPU   PCPU WHAT"
+    );
+    assert!(
+        lines[2].starts_with("root     pts/") && lines[2].contains("198.51.100.7"),
+        "{w}"
+    );
+    let free = run(&mut sh, "free -m").0;
+    assert!(free.starts_with("               total        used        free      shared  buff/cache   available\nMem:   "), "{free}");
+    let cpu = run(&mut sh, "cat /proc/cpuinfo").0;
+    assert!(cpu.starts_with("processor\t: 0\nvendor_id\t: "), "{cpu}");
+    assert!(cpu.contains(&format!("model name\t: {}\n", host.cpu.name)));
+    assert_eq!(
+        run(&mut sh, "grep -c processor /proc/cpuinfo").0,
+        format!("{}\n", host.cores)
+    );
+    let lscpu = run(&mut sh, "lscpu | grep 'Model name'").0;
+    assert!(lscpu.contains(host.cpu.name), "{lscpu}");
+    let la = run(&mut sh, "cd /root; ls -la").0;
+    assert!(la.starts_with("total "), "{la}");
+    assert!(
+        la.contains(" .bash_history\n") && la.contains(" .bashrc\n"),
+        "{la}"
+    );
+    assert!(
+        la.lines().nth(1).unwrap().starts_with("drwx------ "),
+        "{la}"
+    );
+    // `bash -c history` has no history; a login shell has the file's and its own.
+    assert_eq!(run(&mut sh, "history").0, "");
+    let mut login = shell(Entry::SshLogin, "root");
+    let _ = login.start();
+    let _ = login.input(b"id\r");
+    let hist: Vec<u8> = login
+        .input(b"history\r")
+        .into_iter()
+        .filter_map(|o| {
+            if let Out::Stdout(b) = o {
+                Some(b)
+            } else {
+                None
+            }
+        })
+        .flatten()
+        .collect();
+    let hist = String::from_utf8(hist).unwrap();
+    assert!(
+        hist.contains("  id\r\n") && hist.contains("  history\r\n"),
+        "{hist}"
+    );
+    assert!(
+        hist.contains("    1  "),
+        "the .bash_history lines come first: {hist}"
+    );
+    assert!(
+        run(&mut sh, "export")
+            .0
+            .contains("declare -x HOME=\"/root\"\n")
+    );
+    let passwd = run(&mut sh, "cat /etc/passwd").0;
+    assert!(passwd.starts_with("root:x:0:0:root:/root:/bin/bash\n"));
+    assert!(passwd.contains("admin:x:1000:1000:admin,,,:/home/admin:/bin/bash\n"));
+    let top = run(&mut sh, "uptime").0;
+    assert!(
+        top.starts_with(' ') && top.contains(",  1 user,  load average: "),
+        "{top}"
+    );
+}
