@@ -39,7 +39,7 @@ async fn main() {
             () = &mut idle => break,
         }
         got += 1;
-        if got % 65536 == 0 {
+        if got.is_multiple_of(65536) {
             idle.as_mut()
                 .reset(tokio::time::Instant::now() + Duration::from_secs(2));
         }
