@@ -12,7 +12,7 @@ decnet_rust
 
 echo "==> building the web dashboard"
 decnet_node
-(cd web && npm ci --no-audit --no-fund && npm run build)
+(cd web && decnet_npm_install && npm run build)
 
 echo "==> building release binaries"
 cargo build --release --locked --bin decnet-master --bin decnet-agent --bin decnet-decky

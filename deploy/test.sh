@@ -27,7 +27,7 @@ cargo test --workspace --locked --doc
 
 echo "==> web unit tests (type checks, eslint, vitest)"
 decnet_node
-(cd web && npm ci --no-audit --no-fund && npm test && npm run build)
+(cd web && decnet_npm_install && npm test && npm run build)
 
 echo "==> dashboard end-to-end tests (Debian Chromium, real decnet-master up)"
 decnet_apt_install chromium

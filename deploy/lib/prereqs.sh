@@ -51,3 +51,11 @@ decnet_node() {
         return 1
     }
 }
+
+# decnet_npm_install — installs web/ dependencies from package-lock.json.
+# `npm ci` refuses the lock when an optional, platform-only dependency of Vite
+# (napi-windows-process-start-time) is missing from the registry in use; plain
+# `npm install` then installs the same locked versions and skips it.
+decnet_npm_install() {
+    npm ci --no-audit --no-fund || npm install --no-audit --no-fund --no-save
+}
