@@ -212,7 +212,8 @@ async fn derived_rows_match_the_events() {
         .unwrap();
     assert_eq!(
         (s.started_at, s.ended_at, s.event_count),
-        (at(0), Some(at(7)), 8)
+        (at(0), Some(at(6)), 8),
+        "ended at the disconnect, not at the recording summary"
     );
     assert_eq!(s.host, "sensor-1");
     assert_eq!(s.transcript_bytes, Some(999));
@@ -488,5 +489,42 @@ async fn concurrent_overlapping_commits_neither_deadlock_nor_double_count() {
     assert_eq!(
         count(&store, "SELECT sum(attackers)::bigint FROM ingest_hourly").await,
         count(&store, "SELECT count(*) FROM attackers").await
+    );
+}
+
+#[tokio::test]
+async fn a_session_ends_once_whatever_comes_after() {
+    let db = TestCluster::start().unwrap();
+    let store = store(&db).await;
+    let ingest = Ingest::new(store.clone(), Bus::disabled("test"));
+    let e = |s, kind| {
+        ev(s, "10.0.0.5", "d1", "telnet", kind)
+            .session_id("t-1")
+            .build()
+            .unwrap()
+    };
+    let o = ingest
+        .commit("sensor-1", vec![e(1, "connect")])
+        .await
+        .unwrap();
+    assert_eq!((o.sessions_started.len(), o.sessions_ended.len()), (1, 0));
+    let o = ingest
+        .commit("sensor-1", vec![e(5, "disconnect")])
+        .await
+        .unwrap();
+    assert_eq!((o.sessions_started.len(), o.sessions_ended.len()), (0, 1));
+    assert_eq!(o.sessions_ended[0].duration_s, 4.0);
+    let o = ingest
+        .commit("sensor-1", vec![e(6, "session_recorded"), e(7, "command")])
+        .await
+        .unwrap();
+    assert!(o.sessions_started.is_empty() && o.sessions_ended.is_empty());
+    let s = decnet_master::store::sessions::get(&store, "t-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (s.ended_at, s.last_event_at, s.event_count),
+        (Some(at(5)), at(7), 4)
     );
 }

@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use uuid::Uuid;
 
 use super::accounts::{self, Principal};
-use super::jwt::{Claims, JwtError, JwtKeys};
+use super::jwt::{Claims, JwtError, JwtKeys, v7_millis};
 use super::ratelimit::LoginLimiter;
 use super::tickets::{Owner, Tickets};
 use crate::store::StoreError;
@@ -122,13 +122,7 @@ impl Gate {
     /// Redeems a stream ticket; the token that asked for it must still be valid.
     pub async fn redeem_ticket(&self, pool: &Pool, ticket: &str) -> Result<Principal, AuthFailure> {
         let Owner { user, jti } = self.tickets.redeem(ticket).ok_or(AuthFailure::Revoked)?;
-        let issued = jti
-            .get_timestamp()
-            .map(|t| {
-                let (s, n) = t.to_unix();
-                i64::try_from(s).unwrap_or(i64::MAX) * 1000 + i64::from(n / 1_000_000)
-            })
-            .ok_or(JwtError::BadClaim("jti"))?;
+        let issued = v7_millis(&jti).ok_or(JwtError::BadClaim("jti"))?;
         self.check(pool, user, jti, issued).await
     }
 }

@@ -51,10 +51,7 @@ impl Claims {
     /// `iat` has whole seconds only, so a token minted right after a password change
     /// would look older than the change; the jti keeps the precise instant.
     pub fn issued_at_ms(&self) -> Option<i64> {
-        let (secs, nanos) = self.jti.get_timestamp()?.to_unix();
-        i64::try_from(secs)
-            .ok()
-            .map(|s| s * 1000 + i64::from(nanos / 1_000_000))
+        v7_millis(&self.jti)
     }
 
     /// Expiry as a timestamp.
@@ -134,6 +131,14 @@ impl JwtKeys {
         }
         Ok(claims)
     }
+}
+
+/// The Unix-millisecond timestamp of a UUIDv7 (`None` for other versions).
+pub fn v7_millis(id: &Uuid) -> Option<i64> {
+    let (secs, nanos) = id.get_timestamp()?.to_unix();
+    i64::try_from(secs)
+        .ok()
+        .map(|s| s * 1000 + i64::from(nanos / 1_000_000))
 }
 
 /// Whether `s` has the shape of a JWT (three base64url parts, a JSON header).

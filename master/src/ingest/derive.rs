@@ -13,7 +13,7 @@ use decnet_event::credential::{OUTCOME, PRINCIPAL, SECRET_B64, SECRET_KIND, SECR
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-/// Event types that end a session.
+/// Event types that end a session; the earliest one is its end.
 pub const SESSION_END_TYPES: [&str; 4] = [
     "disconnect",
     "session_end",
@@ -283,7 +283,7 @@ fn session(d: &mut Derived, e: &Event) {
     widen(&mut s.first, &mut s.last, e.ts);
     s.events += 1;
     if SESSION_END_TYPES.contains(&e.event_type.as_str()) {
-        s.ended = Some(s.ended.map_or(e.ts, |t| t.max(e.ts)));
+        s.ended = Some(s.ended.map_or(e.ts, |t| t.min(e.ts)));
     }
     if e.event_type == SESSION_RECORDED {
         let f = |k: &str| e.fields.get(k);

@@ -52,8 +52,8 @@ const UPSERT_CREDENTIALS: &str = "INSERT INTO credentials AS c (attacker_ip, dec
 // commit, for reuse detection. A concurrent commit adding the same target can make both
 // report it (a duplicate notice); none is ever missed, and the rows merge correctly.
 const UPSERT_SECRETS: &str = "WITH old AS (SELECT s.secret_sha256, s.secret_kind, s.target_count \
-      FROM credential_secrets s JOIN unnest($1::bytea[], $2::text[]) AS k(sha, kind) \
-        ON s.secret_sha256 = k.sha AND s.secret_kind = k.kind), \
+      FROM unnest($1::bytea[], $2::text[]) AS k(sha, kind) \
+      JOIN credential_secrets s ON s.secret_sha256 = k.sha AND s.secret_kind = k.kind), \
     up AS (INSERT INTO credential_secrets AS s (secret_sha256, secret_kind, \
     secret_b64, secret_printable, principals, targets, target_count, attempt_count, first_seen, \
     last_seen) \
@@ -65,11 +65,16 @@ const UPSERT_SECRETS: &str = "WITH old AS (SELECT s.secret_sha256, s.secret_kind
                 $7::int8[], $8::timestamptz[], $9::timestamptz[]) \
          AS u(sha, kind, b64, printable, principals, targets, attempts, first, last) \
     ON CONFLICT (secret_sha256, secret_kind) DO UPDATE SET \
-      principals = (SELECT coalesce(array_agg(p ORDER BY p), '{}') FROM \
+      principals = CASE WHEN s.principals @> excluded.principals \
+                          OR cardinality(s.principals) >= 100 THEN s.principals ELSE \
+                   (SELECT coalesce(array_agg(p ORDER BY p), '{}') FROM \
                     (SELECT DISTINCT p FROM unnest(s.principals || excluded.principals) p \
-                     ORDER BY p LIMIT 100) x), \
-      targets = (SELECT array_agg(DISTINCT t ORDER BY t) FROM unnest(s.targets || excluded.targets) t), \
-      target_count = (SELECT count(DISTINCT t) FROM unnest(s.targets || excluded.targets) t), \
+                     ORDER BY p LIMIT 100) x) END, \
+      targets = CASE WHEN s.targets @> excluded.targets THEN s.targets ELSE \
+                (SELECT array_agg(DISTINCT t ORDER BY t) \
+                 FROM unnest(s.targets || excluded.targets) t) END, \
+      target_count = CASE WHEN s.targets @> excluded.targets THEN s.target_count ELSE \
+                     (SELECT count(DISTINCT t) FROM unnest(s.targets || excluded.targets) t) END, \
       attempt_count = s.attempt_count + excluded.attempt_count, \
       first_seen = least(s.first_seen, excluded.first_seen), \
       last_seen = greatest(s.last_seen, excluded.last_seen) \
@@ -86,9 +91,9 @@ const UPSERT_PRINCIPALS: &str = "INSERT INTO credential_principals AS p \
       first_seen = least(p.first_seen, excluded.first_seen), \
       last_seen = greatest(p.last_seen, excluded.last_seen)";
 
-// As for secrets, `old` is the state before this commit: whether the session had ended.
-const UPSERT_SESSIONS: &str = "WITH old AS (SELECT sid, ended_at FROM sessions WHERE sid = ANY($1)), \
-    up AS (INSERT INTO sessions AS s (sid, host, decky, service, src_ip, \
+// The earliest end wins, so a session's `ended_at` is set once: it ended in this commit
+// exactly when the stored end is this batch's end (compared by the caller).
+const UPSERT_SESSIONS: &str = "INSERT INTO sessions AS s (sid, host, decky, service, src_ip, \
     src_port, started_at, last_event_at, ended_at, event_count, transcript_shard, \
     transcript_bytes, truncated) \
     SELECT u.sid, $13, u.decky, u.service, u.ip, u.port, u.first, u.last, u.ended, u.events, \
@@ -100,15 +105,12 @@ const UPSERT_SESSIONS: &str = "WITH old AS (SELECT sid, ended_at FROM sessions W
     ON CONFLICT (sid) DO UPDATE SET \
       started_at = least(s.started_at, excluded.started_at), \
       last_event_at = greatest(s.last_event_at, excluded.last_event_at), \
-      ended_at = greatest(s.ended_at, excluded.ended_at), \
+      ended_at = least(s.ended_at, excluded.ended_at), \
       event_count = s.event_count + excluded.event_count, \
       transcript_shard = coalesce(excluded.transcript_shard, s.transcript_shard), \
       transcript_bytes = coalesce(excluded.transcript_bytes, s.transcript_bytes), \
       truncated = s.truncated OR excluded.truncated \
-    RETURNING sid, (xmax = 0) AS inserted, started_at, ended_at, transcript_shard) \
-    SELECT up.sid, up.inserted, up.started_at, up.ended_at, up.transcript_shard, \
-           old.ended_at IS NOT NULL \
-    FROM up LEFT JOIN old ON old.sid = up.sid";
+    RETURNING sid, (xmax = 0), started_at, ended_at, transcript_shard";
 
 const UPSERT_ARTIFACTS: &str = "INSERT INTO artifacts AS a (sha256, size, decky, service, src_ip, \
     origin, stored_as, session_id, seen_count, first_seen, last_seen) \
@@ -566,8 +568,7 @@ async fn sessions(
                 started_at,
             });
         }
-        let was_ended: bool = row.try_get(5)?;
-        if let (Some(ended_at), false) = (ended_at, was_ended) {
+        if let Some(ended_at) = ended_at.filter(|e| delta.ended == Some(*e)) {
             out.sessions_ended.push(SessionEnded {
                 sid,
                 decky: delta.decky.clone(),

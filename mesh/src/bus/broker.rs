@@ -266,7 +266,7 @@ impl Broker {
     pub(crate) fn publish_from(
         &self,
         origin: ClientId,
-        env: &Arc<Envelope>,
+        env: Arc<Envelope>,
         cache: &RouteCache,
     ) -> usize {
         self.inner
@@ -289,7 +289,13 @@ impl Broker {
                 }
             }
         };
-        let reached = sinks.iter().filter(|s| s.push(env)).count();
+        // The last queue takes the caller's reference: no extra count traffic
+        // on an envelope the consumer may already be reading.
+        let mut reached = 0;
+        if let Some((last, others)) = sinks.split_last() {
+            reached += others.iter().filter(|s| s.push(env.clone())).count();
+            reached += usize::from(last.push(env));
+        }
         self.inner
             .counters
             .delivered
@@ -373,7 +379,7 @@ impl LocalClient {
     /// the link's own feed will not get it back.
     pub fn publish_envelope(&self, env: Arc<Envelope>) -> usize {
         self.counters.published.fetch_add(1, Ordering::Relaxed);
-        self.broker.publish_from(self.id, &env, &self.route)
+        self.broker.publish_from(self.id, env, &self.route)
     }
 
     /// Subscribes to `pattern` with the broker's default queue capacity.

@@ -29,6 +29,10 @@ pub struct Feed {
 /// How long a busy feed keeps yielding to the scheduler before parking.
 const SPIN: Duration = Duration::from_micros(50);
 
+/// A wake-up that finds at least this many events means they arrive faster
+/// than a parked consumer can be woken: the feed is busy.
+const BUSY_BATCH: usize = 8;
+
 /// Adaptive spin-then-park for a consumer that finds its queue empty.
 ///
 /// Parking means the next publisher must wake this task across threads (a
@@ -36,12 +40,15 @@ const SPIN: Duration = Duration::from_micros(50);
 /// arriving microseconds apart. So a feed whose last event came less than
 /// [`SPIN`] after it parked is "busy" and, next time it runs dry, yields to the
 /// scheduler (other tasks run in between) for up to [`SPIN`] before parking.
-/// A feed that sees sparse events parks at once and costs no CPU while idle.
+/// Likewise when a wake-up finds [`BUSY_BATCH`] events or more waiting. A feed
+/// that sees sparse events parks at once and costs no CPU while idle.
 #[derive(Debug, Default)]
 struct Spin {
     busy: bool,
     /// When the queue was found empty, while spinning.
     since: Option<Instant>,
+    /// Empty polls while spinning (the clock is read every 32nd).
+    polls: u32,
     /// When the consumer parked.
     parked: Option<Instant>,
 }
@@ -55,14 +62,15 @@ fn poll_refill(
 ) -> Poll<bool> {
     if sink.try_batch(out) {
         if let Some(parked) = spin.parked.take() {
-            spin.busy = parked.elapsed() < SPIN;
+            spin.busy = out.len() >= BUSY_BATCH || parked.elapsed() < SPIN;
         }
         spin.since = None;
         return Poll::Ready(true);
     }
     if spin.busy && spin.parked.is_none() {
         let since = *spin.since.get_or_insert_with(Instant::now);
-        if since.elapsed() < SPIN {
+        spin.polls = spin.polls.wrapping_add(1);
+        if !spin.polls.is_multiple_of(32) || since.elapsed() < SPIN {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
@@ -70,8 +78,10 @@ fn poll_refill(
     let r = sink.poll_batch(cx, out);
     match r {
         Poll::Ready(_) => {
+            if spin.parked.take().is_some() {
+                spin.busy = out.len() >= BUSY_BATCH;
+            }
             spin.since = None;
-            spin.parked = None;
         }
         Poll::Pending => {
             if spin.parked.is_none() {

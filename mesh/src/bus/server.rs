@@ -468,6 +468,9 @@ async fn write_loop(
     let mut batch: VecDeque<Arc<Envelope>> = VecDeque::new();
     let mut out = BytesMut::with_capacity(64 * 1024);
     let mut closed = false;
+    // One registration kept across waits: the feed may spin (yield) many
+    // times per wait, and a fresh `Notified` each time would lock the Notify.
+    let mut nudged = std::pin::pin!(control.notify.notified());
     loop {
         {
             let mut c = control.frames.lock();
@@ -493,7 +496,7 @@ async fn write_loop(
         }
         tokio::select! {
             r = futures::future::poll_fn(|cx| feed.lock().poll_batch(cx, &mut batch)) => closed = !r,
-            _ = control.notify.notified() => {}
+            () = nudged.as_mut() => nudged.set(control.notify.notified()),
         }
     }
     if control.bye.load(Ordering::Relaxed) {

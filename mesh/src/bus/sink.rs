@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
@@ -25,12 +25,26 @@ impl ClientId {
     }
 }
 
+/// An atomic counter alone on its cache line(s), so publishers bumping it do
+/// not slow down whoever touches the neighbouring memory.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub(crate) struct PaddedCounter(AtomicU64);
+
+impl std::ops::Deref for PaddedCounter {
+    type Target = AtomicU64;
+
+    fn deref(&self) -> &AtomicU64 {
+        &self.0
+    }
+}
+
 /// Counters shared by everything that belongs to one client (or the broker).
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub(crate) published: AtomicU64,
-    pub(crate) delivered: AtomicU64,
-    pub(crate) dropped: AtomicU64,
+    pub(crate) published: PaddedCounter,
+    pub(crate) delivered: PaddedCounter,
+    pub(crate) dropped: PaddedCounter,
 }
 
 struct State {
@@ -47,6 +61,9 @@ pub(crate) struct Sink {
     pub(crate) owner_name: Arc<str>,
     capacity: usize,
     state: Mutex<State>,
+    /// Mirror of the queue length, so a spinning consumer can look without
+    /// taking (and contending) the lock.
+    len: AtomicUsize,
     dropped: AtomicU64,
     pub(crate) patterns: Mutex<Vec<Pattern>>,
     client: Arc<Counters>,
@@ -73,6 +90,7 @@ impl Sink {
                 waker: None,
                 closed: false,
             }),
+            len: AtomicUsize::new(0),
             dropped: AtomicU64::new(0),
             patterns: Mutex::new(Vec::new()),
             client,
@@ -81,7 +99,7 @@ impl Sink {
     }
 
     /// Queues an event, dropping the oldest one when full; never blocks on the consumer.
-    pub(crate) fn push(&self, env: &Arc<Envelope>) -> bool {
+    pub(crate) fn push(&self, env: Arc<Envelope>) -> bool {
         let (waker, dropped) = {
             let mut s = self.state.lock();
             if s.closed {
@@ -92,7 +110,8 @@ impl Sink {
             } else {
                 None
             };
-            s.queue.push_back(env.clone());
+            s.queue.push_back(env);
+            self.len.store(s.queue.len(), Ordering::Release);
             (s.waker.take(), dropped)
         };
         if dropped.is_some() {
@@ -119,6 +138,7 @@ impl Sink {
         if !s.queue.is_empty() {
             // Swap rather than drain: the consumer's empty deque keeps its allocation.
             std::mem::swap(&mut s.queue, out);
+            self.len.store(0, Ordering::Release);
             return Poll::Ready(true);
         }
         if s.closed {
@@ -133,11 +153,15 @@ impl Sink {
 
     /// Takes whatever is queued without registering for a wake-up.
     pub(crate) fn try_batch(&self, out: &mut VecDeque<Arc<Envelope>>) -> bool {
+        if self.len.load(Ordering::Acquire) == 0 {
+            return false;
+        }
         let mut s = self.state.lock();
         if s.queue.is_empty() {
             return false;
         }
         std::mem::swap(&mut s.queue, out);
+        self.len.store(0, Ordering::Release);
         true
     }
 
@@ -160,7 +184,7 @@ impl Sink {
 
     /// Events waiting in the queue.
     pub(crate) fn queued(&self) -> usize {
-        self.state.lock().queue.len()
+        self.len.load(Ordering::Relaxed)
     }
 
     /// Queue capacity.

@@ -231,7 +231,13 @@ pub fn day_shards(dir: &Path, decky: &str, service: &str, day: &str) -> Vec<Path
 /// Days that have shards for (decky, service), newest first.
 pub fn days(dir: &Path, decky: &str, service: &str) -> Result<Vec<String>, ReadError> {
     let prefix = format!("{decky}_{service}_");
-    let mut days: Vec<String> = std::fs::read_dir(dir)?
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        // No transcripts yet is "no such session", not an I/O failure.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut days: Vec<String> = entries
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter_map(|n| {
             let rest = n.strip_prefix(&prefix)?;

@@ -7,13 +7,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use decnet_event::Outcome;
-use rand::RngCore as _;
-
 use super::flavor::{Mta, Say};
 use super::{MESSAGE_STORED, SmtpShared, StoreResult, rfc5322_date};
-use crate::session::event_types::{AUTH, COMMAND, PROTOCOL_ERROR};
+use crate::session::event_types::PROTOCOL_ERROR;
 use crate::session::{Action, Draft, Session, SideOutput, SideTask};
 use crate::tls::layer::{TLS_HANDSHAKE, TlsLayer};
 
@@ -28,6 +24,12 @@ const MAX_QUEUED: usize = 64 * 1024;
 
 /// Postfix `smtpd_recipient_limit`.
 const MAX_RCPTS: usize = 1000;
+
+mod auth;
+mod command;
+mod mail;
+
+use self::mail::subject_of;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Mode {
@@ -209,74 +211,6 @@ impl SmtpSession {
         self.msg.extend_from_slice(&data[..take]);
     }
 
-    fn queue_id(&self) -> String {
-        let mut r = [0u8; 8];
-        rand::rngs::OsRng.fill_bytes(&mut r);
-        match self.mta() {
-            // Postfix short ids: 10 or 11 upper-case hex digits, never a leading 0.
-            Mta::Postfix => {
-                let n = u64::from_be_bytes(r) % 0x00F0_0000_0000 + 0x0010_0000_0000;
-                format!("{n:X}")
-            }
-            // Exim 4.96: base-62 time, pid and fraction: 1rXyZa-000AbC-1d.
-            Mta::Exim { .. } => {
-                const B62: &[u8] =
-                    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-                let enc = |mut v: u64, n: usize| {
-                    let mut s = vec![b'0'; n];
-                    for c in s.iter_mut().rev() {
-                        *c = B62[(v % 62) as usize];
-                        v /= 62;
-                    }
-                    String::from_utf8_lossy(&s).into_owned()
-                };
-                let now = (self.shared.clock)() as u64;
-                let pid = u64::from(u32::from_be_bytes([r[0], r[1], r[2], r[3]]) % 4_000_000);
-                format!(
-                    "{}-{}-{}",
-                    enc(now, 6),
-                    enc(pid, 6),
-                    enc(u64::from(r[4]) % 62 * 62 + u64::from(r[5]) % 62, 2)
-                )
-            }
-        }
-    }
-
-    fn received_header(&self, id: &str) -> String {
-        let ip = peer_ip(&self.peer);
-        let helo = self.helo.clone().unwrap_or_else(|| format!("[{ip}]"));
-        let date = rfc5322_date((self.shared.clock)());
-        let with = match (self.esmtp, self.tls.is_some()) {
-            (false, _) => "SMTP",
-            (true, false) => "ESMTP",
-            (true, true) => "ESMTPS",
-        };
-        match self.mta() {
-            Mta::Postfix => {
-                let for_ = match self.rcpts.as_slice() {
-                    [one] => format!("\r\n\tfor <{one}>"),
-                    _ => String::new(),
-                };
-                format!(
-                    "Received: from {helo} (unknown [{ip}])\r\n\tby {} (Postfix) with {with} id {id}{for_};\r\n\t{date}\r\n",
-                    self.host()
-                )
-            }
-            Mta::Exim { version } => {
-                let for_ = match self.rcpts.as_slice() {
-                    [one] => format!("\r\n\tfor {one}"),
-                    _ => String::new(),
-                };
-                format!(
-                    "Received: from [{ip}] (helo={helo})\r\n\tby {} with {} (Exim {version})\r\n\t(envelope-from <{}>)\r\n\tid {id}{for_};\r\n\t{date}\r\n",
-                    self.host(),
-                    with.to_ascii_lowercase(),
-                    self.from.clone().unwrap_or_default()
-                )
-            }
-        }
-    }
-
     fn finish_message(&mut self, out: &mut Vec<Action>) {
         if self.msg_len > self.shared.size_limit {
             self.reset_txn();
@@ -291,295 +225,6 @@ impl SmtpSession {
         self.side = Some((self.shared.store)(eml));
         self.pending = Some(Pending { id, subject });
         self.mode = Mode::Storing;
-    }
-
-    fn auth_event(
-        &mut self,
-        mech: &str,
-        user: &[u8],
-        pass: &[u8],
-        authzid: Option<&[u8]>,
-        out: &mut Vec<Action>,
-    ) {
-        let principal = String::from_utf8_lossy(user).into_owned();
-        let mut d = Draft::new(AUTH)
-            .credential(&principal, "plaintext", pass, Outcome::Failure)
-            .field("auth_mechanism", mech);
-        if let Some(z) = authzid.filter(|z| !z.is_empty()) {
-            d = d.field("authzid", String::from_utf8_lossy(z).into_owned());
-        }
-        out.push(Action::Emit(d));
-        // Dovecot's auth_failure_delay (2 s) before the 535.
-        out.push(Action::Pause(self.shared.auth_delay));
-        let reason = self.sasl_reply.clone();
-        self.say(Say::AuthFailed { reason: &reason }, out);
-        self.mode = Mode::Command;
-    }
-
-    fn b64(&self, s: &str) -> Option<Vec<u8>> {
-        base64::engine::general_purpose::STANDARD
-            .decode(s.trim())
-            .ok()
-    }
-
-    fn plain_response(&mut self, line: &str, initial: bool, out: &mut Vec<Action>) {
-        let Some(raw) = self.b64(line) else {
-            out.push(Action::Emit(
-                Draft::new(PROTOCOL_ERROR).field("error", "bad base64 in AUTH PLAIN"),
-            ));
-            self.mode = Mode::Command;
-            self.say(Say::AuthBadBase64 { initial }, out);
-            return;
-        };
-        let mut parts = raw.splitn(3, |&b| b == 0);
-        let authzid = parts.next().unwrap_or_default().to_vec();
-        let user = parts.next().unwrap_or_default().to_vec();
-        let pass = parts.next().unwrap_or_default().to_vec();
-        self.auth_event("PLAIN", &user, &pass, Some(&authzid), out);
-    }
-
-    fn auth(&mut self, arg: &str, out: &mut Vec<Action>) {
-        if self.helo.is_none() || !self.esmtp {
-            return self.say(Say::AuthNeedsEhlo, out);
-        }
-        if self.from.is_some() {
-            return self.say(Say::AuthInTransaction, out);
-        }
-        let mut it = arg.split_whitespace();
-        let Some(mech) = it.next() else {
-            return self.say(Say::AuthSyntax, out);
-        };
-        let mech = mech.to_ascii_uppercase();
-        let initial = it.next();
-        match (mech.as_str(), initial) {
-            ("PLAIN", Some("=")) => self.plain_response("", true, out),
-            ("PLAIN", Some(i)) => self.plain_response(i, true, out),
-            ("PLAIN", None) => {
-                self.sasl_reply.clear();
-                self.mode = Mode::AuthPlain;
-                out.push(Action::Send(b"334 \r\n".to_vec()));
-            }
-            ("LOGIN", Some(i)) => match self.b64(i) {
-                Some(user) => {
-                    self.sasl_reply = "UGFzc3dvcmQ6".into();
-                    self.mode = Mode::AuthLogin { user: Some(user) };
-                    out.push(Action::Send(b"334 UGFzc3dvcmQ6\r\n".to_vec()));
-                }
-                None => self.say(Say::AuthBadBase64 { initial: true }, out),
-            },
-            ("LOGIN", None) => {
-                self.sasl_reply = "VXNlcm5hbWU6".into();
-                self.mode = Mode::AuthLogin { user: None };
-                out.push(Action::Send(b"334 VXNlcm5hbWU6\r\n".to_vec()));
-            }
-            _ => self.say(Say::AuthBadMech { mech: &mech }, out),
-        }
-    }
-
-    fn auth_line(&mut self, line: &str, out: &mut Vec<Action>) {
-        if line.trim() == "*" {
-            self.mode = Mode::Command;
-            return self.say(Say::AuthAborted, out);
-        }
-        match std::mem::replace(&mut self.mode, Mode::Command) {
-            Mode::AuthPlain => self.plain_response(line, false, out),
-            Mode::AuthLogin { user: None } => match self.b64(line) {
-                Some(user) => {
-                    self.sasl_reply = "UGFzc3dvcmQ6".into();
-                    self.mode = Mode::AuthLogin { user: Some(user) };
-                    out.push(Action::Send(b"334 UGFzc3dvcmQ6\r\n".to_vec()));
-                }
-                None => self.say(Say::AuthBadBase64 { initial: false }, out),
-            },
-            Mode::AuthLogin { user: Some(user) } => match self.b64(line) {
-                Some(pass) => self.auth_event("LOGIN", &user, &pass, None, out),
-                None => self.say(Say::AuthBadBase64 { initial: false }, out),
-            },
-            other => self.mode = other,
-        }
-    }
-
-    fn command(&mut self, line: &str, out: &mut Vec<Action>) {
-        let (verb, arg) = match line.split_once([' ', '\t']) {
-            Some((v, a)) => (v.to_ascii_uppercase(), a.trim()),
-            None => (line.to_ascii_uppercase(), ""),
-        };
-        let mut ev = Draft::new(COMMAND).field("cmd", verb.as_str());
-        if !arg.is_empty() {
-            // AUTH's initial response is a credential; only the mechanism is logged here.
-            let shown = if verb == "AUTH" {
-                arg.split_whitespace().next().unwrap_or("")
-            } else {
-                arg
-            };
-            ev = ev.field("args", shown);
-        }
-        if verb.is_empty() {
-            return self.say(Say::Empty, out);
-        }
-        out.push(Action::Emit(ev));
-        let ip = peer_ip(&self.peer);
-        match verb.as_str() {
-            "CONNECT" | "GET" | "POST" if matches!(self.mta(), Mta::Postfix) => {
-                out.push(Action::Emit(
-                    Draft::new(PROTOCOL_ERROR).field("error", "non-SMTP command"),
-                ));
-                let t = self.mta().say(Say::Forbidden);
-                out.push(Action::Send(t.into_bytes()));
-                self.close(out);
-            }
-            "EHLO" | "HELO" => {
-                let ehlo = verb == "EHLO";
-                if arg.is_empty() {
-                    return self.say(Say::HeloSyntax { ehlo }, out);
-                }
-                self.reset_txn();
-                self.helo = Some(arg.to_owned());
-                self.esmtp = ehlo;
-                let host = self.host().to_owned();
-                let text = if ehlo {
-                    let tls_offer = self.shared.tls.is_some() && self.tls.is_none();
-                    self.mta()
-                        .ehlo(&host, arg, &ip, self.shared.size_limit, tls_offer)
-                } else {
-                    self.mta().helo(&host, arg, &ip)
-                };
-                out.push(Action::Send(text.into_bytes()));
-            }
-            "MAIL" => {
-                if self.from.is_some() {
-                    return self.say(Say::NestedMail, out);
-                }
-                let Some((addr, params)) = envelope_address(arg, "FROM:") else {
-                    return self.say(Say::MailSyntax, out);
-                };
-                let size = params
-                    .split_whitespace()
-                    .find_map(|p| {
-                        p.get(..5)
-                            .filter(|k| k.eq_ignore_ascii_case("SIZE="))
-                            .and(p.get(5..))
-                    })
-                    .and_then(|v| v.parse::<u64>().ok());
-                if size.is_some_and(|s| s > self.shared.size_limit) {
-                    return self.say(Say::TooBig, out);
-                }
-                self.from = Some(addr.to_owned());
-                self.say(Say::MailOk, out);
-            }
-            "RCPT" => {
-                if self.from.is_none() {
-                    return self.say(Say::NeedMail, out);
-                }
-                match envelope_address(arg, "TO:") {
-                    Some((addr, _)) if !addr.is_empty() => {
-                        if self.rcpts.len() >= MAX_RCPTS {
-                            return self.say(Say::TooManyRcpts, out);
-                        }
-                        self.rcpts.push(addr.to_owned());
-                        self.say(Say::RcptOk, out);
-                    }
-                    _ => self.say(Say::RcptSyntax, out),
-                }
-            }
-            "DATA" => {
-                if self.rcpts.is_empty() {
-                    return self.say(Say::NeedRcpt, out);
-                }
-                self.msg.clear();
-                self.msg_len = 0;
-                self.at_line_start = true;
-                self.mode = Mode::Data;
-                self.say(Say::DataGo, out);
-            }
-            "BDAT" => {
-                let mut it = arg.split_whitespace();
-                let size = it.next().and_then(|n| n.parse::<u64>().ok());
-                let last = it.next().is_some_and(|l| l.eq_ignore_ascii_case("LAST"));
-                let Some(size) = size else {
-                    return self.say(Say::Unknown, out);
-                };
-                let discard = self.rcpts.is_empty();
-                self.mode = Mode::Bdat {
-                    left: size,
-                    last,
-                    discard,
-                };
-            }
-            "RSET" => {
-                self.reset_txn();
-                self.say(Say::Reset, out);
-            }
-            "NOOP" => self.say(Say::Noop, out),
-            "QUIT" => {
-                let host = self.host().to_owned();
-                let t = self.mta().say(Say::Bye { host: &host });
-                out.push(Action::Send(t.into_bytes()));
-                self.close(out);
-            }
-            "VRFY" if arg.is_empty() && matches!(self.mta(), Mta::Postfix) => {
-                self.reply("501 5.5.4 Syntax: VRFY address\r\n".into(), out);
-            }
-            "VRFY" => self.say(Say::Vrfy { arg }, out),
-            "EXPN" if matches!(self.mta(), Mta::Exim { .. }) => {
-                self.reply("550 Administrative prohibition\r\n".into(), out);
-            }
-            "ETRN" if matches!(self.mta(), Mta::Postfix) => {
-                if self.helo.is_none() {
-                    self.reply("503 Error: send HELO/EHLO first\r\n".into(), out);
-                } else {
-                    self.reply("458 Unable to queue messages\r\n".into(), out);
-                }
-            }
-            "HELP" => self.say(Say::Help, out),
-            "AUTH" => self.auth(arg, out),
-            "STARTTLS" => self.starttls(arg, out),
-            _ => {
-                self.unknown += 1;
-                if matches!(self.mta(), Mta::Exim { .. }) && self.unknown > 3 {
-                    let host = self.host().to_owned();
-                    let t = self.mta().say(Say::TooManyErrors { host: &host });
-                    out.push(Action::Send(t.into_bytes()));
-                    self.close(out);
-                    return;
-                }
-                self.say(Say::Unknown, out);
-            }
-        }
-    }
-
-    fn starttls(&mut self, arg: &str, out: &mut Vec<Action>) {
-        if self.tls.is_some() {
-            return self.say(Say::TlsAlready, out);
-        }
-        let Some(config) = self.shared.tls.clone() else {
-            return self.say(Say::TlsUnavailable, out);
-        };
-        if !arg.is_empty() && matches!(self.mta(), Mta::Postfix) {
-            return self.reply("501 5.5.4 Syntax: STARTTLS\r\n".into(), out);
-        }
-        match TlsLayer::new(config) {
-            Ok(layer) => {
-                let t = self.mta().say(Say::TlsGo);
-                out.push(Action::Send(t.into_bytes()));
-                // RFC 3207: nothing sent before the handshake may be acted on.
-                if !self.buf.is_empty() {
-                    out.push(Action::Emit(
-                        Draft::new(PROTOCOL_ERROR)
-                            .field("error", "plaintext pipelined after STARTTLS"),
-                    ));
-                    self.buf.clear();
-                }
-                self.tls = Some(layer);
-                self.helo = None;
-                self.esmtp = false;
-                self.reset_txn();
-            }
-            Err(_) => self.reply(
-                "454 4.7.0 TLS not available due to local problem\r\n".into(),
-                out,
-            ),
-        }
     }
 
     /// Processes buffered plaintext until it runs out or a side task is needed.
@@ -679,31 +324,6 @@ impl SmtpSession {
             _ => actions,
         }
     }
-}
-
-/// The first `Subject:` header of a message, unfolded and cut to 256 characters.
-fn subject_of(msg: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&msg[..msg.len().min(64 * 1024)]);
-    let mut subject: Option<String> = None;
-    for line in text.split('\n') {
-        let line = line.trim_end_matches('\r');
-        if line.is_empty() {
-            break;
-        }
-        if let Some(s) = &mut subject {
-            if line.starts_with([' ', '\t']) {
-                s.push_str(line);
-                continue;
-            }
-            break;
-        }
-        if let Some(name) = line.get(..8)
-            && name.eq_ignore_ascii_case("subject:")
-        {
-            subject = Some(line[8..].trim().to_owned());
-        }
-    }
-    subject.unwrap_or_default().chars().take(256).collect()
 }
 
 /// A message on its way to the store.
@@ -861,19 +481,5 @@ impl Session for SmtpSession {
 impl Drop for SmtpSession {
     fn drop(&mut self) {
         self.shared.budget.release(self.reserved);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn subjects_with_multibyte_text_never_split_a_character() {
-        // The fuzzer's find: a multi-byte character across the 8th byte.
-        let msg = "Subj\u{e9}\u{1f600}ct: x\r\nSubject: caf\u{e9}\r\n\r\nbody".as_bytes();
-        assert_eq!(subject_of(msg), "caf\u{e9}");
-        assert_eq!(subject_of(b"Subject: a\r\n b\r\n\r\n"), "a b");
-        assert_eq!(subject_of(b"\r\nSubject: late"), "");
     }
 }
