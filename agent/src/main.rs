@@ -1,13 +1,36 @@
 //! `decnet-agent` binary.
 
-use clap::Parser;
+mod cli;
+mod commands;
+mod control;
+mod deckies;
+mod fleet;
+mod state;
 
-/// DECNET sensor agent: runs deckies and streams what attackers do to the master.
-#[derive(Debug, Parser)]
-#[command(name = "decnet-agent", version, about)]
-struct Cli {}
+use clap::Parser as _;
+
+use crate::cli::{Cli, Command};
 
 fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+    let cli = Cli::parse();
+    decnet_runtime::crypto::install_crypto_provider();
+    match cli.command {
+        Command::Catalog(command) => commands::catalog::run(&command),
+        command => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_name("agent")
+                .build()
+                .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+            runtime.block_on(async move {
+                let _telemetry = decnet_runtime::telemetry::init("decnet-agent")?;
+                match command {
+                    Command::Enroll(args) => commands::enroll::run(args).await,
+                    Command::Run(args) => commands::run::run(args).await,
+                    Command::Deploy(args) => commands::deploy::run(args).await,
+                    Command::Catalog(_) => Ok(()),
+                }
+            })
+        }
+    }
 }

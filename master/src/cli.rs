@@ -25,6 +25,49 @@ pub enum Command {
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Sensor hosts: enrollment tokens, listing, revocation.
+    Hosts(HostsArgs),
+}
+
+/// Options of `hosts`.
+#[derive(Debug, Args)]
+pub struct HostsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: HostsCommand,
+    /// Data directory of a running `decnet-master up` [default: ./var/decnet].
+    #[arg(long, value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL URL of a `serve` deployment [env: DECNET_DATABASE_URL].
+    #[arg(long, value_name = "URL", global = true)]
+    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+/// `hosts` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum HostsCommand {
+    /// Print a single-use token for `decnet-agent enroll --token` (only its hash is stored).
+    EnrollToken {
+        /// Name the host will get: ^[a-z0-9][a-z0-9-]{0,62}$.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// How long the token stays valid (1m to 7d).
+        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = humantime::parse_duration)]
+        ttl: std::time::Duration,
+    },
+    /// List enrolled hosts.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a host: its live link closes within a second and it can no longer connect.
+    Revoke {
+        /// Host name.
+        name: String,
+    },
 }
 
 /// Options of `up`.
@@ -74,7 +117,7 @@ pub enum ConfigCommand {
 #[derive(Debug, Args)]
 pub struct ConfigArg {
     /// TOML configuration file [default: /etc/decnet/master.toml when present].
-    #[arg(long = "config", value_name = "FILE")]
+    #[arg(long = "config", value_name = "FILE", global = true)]
     pub path: Option<PathBuf>,
 }
 

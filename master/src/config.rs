@@ -29,7 +29,41 @@ pub struct MasterConfig {
     pub embedded: EmbeddedConfig,
     /// The master's host bus (`bus.socket` serves it to local workers).
     pub bus: decnet_mesh::BusConfig,
+    /// The QUIC mesh agents connect to, its enrollment endpoint and the CA.
+    pub mesh: MeshConfig,
 }
+
+/// The mesh endpoint, the enrollment endpoint and the certificate authority.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MeshConfig {
+    /// Run the mesh and enrollment endpoints (without them no agent can join).
+    pub enabled: bool,
+    /// UDP `IP:PORT` of the mesh endpoint (`0.0.0.0:8443` to accept remote agents).
+    pub listen: String,
+    /// UDP `IP:PORT` of the enrollment endpoint [default: the mesh IP, mesh port + 1].
+    pub enroll_listen: Option<String>,
+    /// `HOST:PORT` of the mesh as agents reach it; needed when `listen` is a wildcard.
+    pub advertise: Vec<String>,
+    /// Where the CA key and certificate live [default: `<embedded.data_dir>/pki` for `up`,
+    /// `/var/lib/decnet/master/pki` for `serve`].
+    pub pki_dir: Option<PathBuf>,
+}
+
+impl Default for MeshConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: "127.0.0.1:8443".into(),
+            enroll_listen: None,
+            advertise: Vec::new(),
+            pki_dir: None,
+        }
+    }
+}
+
+/// Where `serve` keeps its CA when `mesh.pki_dir` is unset.
+pub const DEFAULT_SERVE_PKI_DIR: &str = "/var/lib/decnet/master/pki";
 
 /// HTTP API settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -256,6 +290,32 @@ impl MasterConfig {
         if self.embedded.data_dir.as_os_str().is_empty() {
             problems.push("embedded.data_dir", "must not be empty");
         }
+        let mesh = &self.mesh;
+        if mesh.enabled {
+            let mesh_listen = udp_addr(&mut problems, "mesh.listen", &mesh.listen);
+            if let Some(enroll) = &mesh.enroll_listen {
+                udp_addr(&mut problems, "mesh.enroll_listen", enroll);
+            }
+            for addr in &mesh.advertise {
+                if !is_host_port(addr) {
+                    problems.push("mesh.advertise", format!("{addr:?} is not HOST:PORT"));
+                }
+            }
+            if mesh_listen.is_some_and(|a| a.ip().is_unspecified()) && mesh.advertise.is_empty() {
+                problems.push(
+                    "mesh.advertise",
+                    "must name the address agents reach (HOST:PORT) when mesh.listen is a \
+                     wildcard address",
+                );
+            }
+            if mesh
+                .pki_dir
+                .as_ref()
+                .is_some_and(|d| d.as_os_str().is_empty())
+            {
+                problems.push("mesh.pki_dir", "must not be empty");
+            }
+        }
 
         problems.finish()?;
         // A bad address was recorded as a problem above, so this only restates it.
@@ -275,6 +335,32 @@ impl MasterConfig {
     /// The configuration as TOML, secrets shown as `<redacted>`.
     pub fn to_redacted_toml(&self) -> Result<String, toml::ser::Error> {
         toml::to_string_pretty(self)
+    }
+}
+
+/// An `IP:PORT` to bind; port 0 picks a free port (tests, several masters on one host).
+fn udp_addr(problems: &mut Problems, key: &str, value: &str) -> Option<SocketAddr> {
+    match value.parse::<SocketAddr>() {
+        Ok(addr) => Some(addr),
+        Err(_) => {
+            problems.push(
+                key,
+                format!("{value:?} is not an address of the form IP:PORT"),
+            );
+            None
+        }
+    }
+}
+
+/// `HOST:PORT` with a non-empty host and a port number.
+fn is_host_port(addr: &str) -> bool {
+    match addr.rsplit_once(':') {
+        Some((host, port)) => {
+            !host.is_empty()
+                && !host.chars().any(char::is_whitespace)
+                && port.parse::<u16>().is_ok_and(|p| p != 0)
+        }
+        None => false,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod embedded;
+pub mod hosts_cmd;
 pub mod http;
 pub mod ingest;
 pub mod migrate;
@@ -15,6 +16,7 @@ pub mod search;
 pub mod serve;
 pub mod sse;
 pub mod store;
+pub mod swarm;
 pub mod up;
 pub mod web_assets;
 
@@ -29,6 +31,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up(args) => up::run(args, shutdown_on_signal()).await,
         Command::Serve(args) => serve::run(args, shutdown_on_signal()).await,
         Command::Migrate(args) => migrate::run(args, shutdown_on_signal()).await,
+        Command::Hosts(args) => hosts_cmd::run(args).await,
     }
 }
 

@@ -1,12 +1,14 @@
 //! `decnet-master serve`: the API against an external PostgreSQL.
 
+use std::path::PathBuf;
+
 use anyhow::Context as _;
 use decnet_runtime::config::Secret;
 use tokio_util::sync::CancellationToken;
 
 use crate::app;
 use crate::cli::ServeArgs;
-use crate::config::{MasterConfig, Mode};
+use crate::config::{DEFAULT_SERVE_PKI_DIR, MasterConfig, Mode};
 use crate::http;
 
 /// Runs `serve` until `shutdown`.
@@ -18,6 +20,10 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
     if let Some(listen) = args.listen {
         config.api.listen = listen;
     }
+    config
+        .mesh
+        .pki_dir
+        .get_or_insert_with(|| PathBuf::from(DEFAULT_SERVE_PKI_DIR));
     let valid = config.validate(Mode::Serve)?;
     let pg = valid.database.context("database_url: is required")?;
     let jwt_secret = valid

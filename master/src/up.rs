@@ -22,6 +22,12 @@ pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()
     let data_dir = embedded::prepare_data_dir(&valid.config.embedded.data_dir)?;
     embedded::check_data_dir_path(&data_dir)?;
     let _lock = embedded::lock_data_dir(&data_dir)?;
+    let mut valid = valid;
+    valid
+        .config
+        .mesh
+        .pki_dir
+        .get_or_insert_with(|| data_dir.join("pki"));
     let jwt_secret = match valid.config.jwt_secret.clone() {
         Some(secret) => secret,
         None => embedded::load_or_create_jwt_secret(&data_dir)?,

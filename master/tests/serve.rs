@@ -22,6 +22,7 @@ fn serve(url: &str, config: &std::path::Path, port: u16) -> std::process::Comman
         config.to_str().unwrap(),
     ]);
     cmd.env("DECNET_JWT_SECRET", SECRET);
+    cmd.env("DECNET_MESH__PKI_DIR", config.parent().unwrap().join("pki"));
     cmd
 }
 

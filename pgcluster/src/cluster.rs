@@ -240,9 +240,15 @@ impl Cluster {
 
     /// Connection settings for `dbname` over the cluster's socket, as the superuser.
     pub fn connection_config(&self, dbname: &str) -> tokio_postgres::Config {
+        Self::connection_config_at(&self.root, dbname)
+    }
+
+    /// Connection settings for `dbname` of the cluster under `root`, started by another
+    /// process (e.g. a CLI command beside a running `decnet-master up`).
+    pub fn connection_config_at(root: &Path, dbname: &str) -> tokio_postgres::Config {
         let mut config = tokio_postgres::Config::new();
         config
-            .host_path(self.socket_dir())
+            .host_path(root.join("run"))
             .port(PORT)
             .user(SUPERUSER)
             .dbname(dbname)

@@ -85,7 +85,8 @@ export default async function globalSetup(): Promise<(() => Promise<void>) | voi
   const log = createWriteStream(join(artifacts, 'master.log'));
   const child = spawn(bin, ['up', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' },
+    // The mesh takes a free port so a master already on 8443 does not collide.
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info', DECNET_MESH__LISTEN: '127.0.0.1:0' },
   });
   child.stderr?.pipe(log, { end: false });
 

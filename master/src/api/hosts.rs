@@ -1,10 +1,9 @@
 //! `/hosts`: sensor hosts, enrollment tokens, revocation.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use decnet_pki::{EnrollmentToken, HostName};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -17,11 +16,7 @@ use super::extract::{Admin, Json, Path, Viewer};
 use super::mesh::LinkInfo;
 use super::{ApiError, AppState};
 use crate::store::hosts::{self, Host, HostStatus};
-
-/// Default enrollment token lifetime.
-pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
-/// Longest enrollment token lifetime.
-pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+use crate::swarm::tokens::{self, TokenRequestError};
 
 /// Routes of this module.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -188,46 +183,32 @@ async fn enroll_token(
     check_name(&req.name)?;
     let ttl = req
         .ttl_seconds
-        .map_or(DEFAULT_TOKEN_TTL, Duration::from_secs);
-    if ttl < Duration::from_secs(60) || ttl > MAX_TOKEN_TTL {
-        return Err(ApiError::invalid("ttl_seconds must be 60 to 604800"));
-    }
+        .map_or(tokens::DEFAULT_TOKEN_TTL, Duration::from_secs);
     let enrollment = state.enrollment.clone().ok_or_else(|| {
         ApiError::unavailable("enrollment is not available: this master has no mesh endpoint")
     })?;
-    if let Some(existing) = hosts::by_name(&state.store, &req.name).await?
-        && existing.status != HostStatus::Revoked
-    {
-        return Err(ApiError::conflict("a host with this name is enrolled"));
-    }
-    let host: HostName = req
-        .name
-        .parse()
-        .map_err(|e| ApiError::invalid(format!("name: {e}")))?;
-    let token = EnrollmentToken::generate(
-        enrollment.master_addrs.clone(),
-        enrollment.ca_fingerprint,
-        host,
-        ttl,
-        SystemTime::now(),
-    )
-    .map_err(ApiError::internal)?;
-    let expires_at = OffsetDateTime::from(token.expires_at);
-    hosts::create_token(
+    let created = tokens::create(
         &state.store,
+        &enrollment,
         &req.name,
-        token.hash().as_bytes(),
-        expires_at,
+        ttl,
         Some(admin.user.id),
     )
-    .await?;
+    .await
+    .map_err(|e| match e {
+        TokenRequestError::BadName => ApiError::invalid(e.to_string()),
+        TokenRequestError::BadTtl => ApiError::invalid("ttl_seconds must be 60 to 604800"),
+        TokenRequestError::Taken(_) => ApiError::conflict("a host with this name is enrolled"),
+        TokenRequestError::Store(e) => e.into(),
+        TokenRequestError::Generate(e) => ApiError::internal(e),
+    })?;
     tracing::info!(by = %admin.user.username, host = %req.name, ?ttl, "enrollment token created");
     Ok((
         StatusCode::CREATED,
         Json(EnrollTokenResponse {
-            token: token.encode(),
+            token: created.token,
             host_name: req.name,
-            expires_at,
+            expires_at: created.expires_at,
         }),
     ))
 }

@@ -52,14 +52,7 @@ pub use mesh::{MeshView, NoMesh};
 /// How often expired revocations are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-/// What enrollment tokens point agents at: the master's mesh addresses and CA.
-#[derive(Debug, Clone)]
-pub struct Enrollment {
-    /// `HOST:PORT` of the master's enrollment/mesh endpoint(s).
-    pub master_addrs: Vec<String>,
-    /// SHA-256 of the CA certificate agents pin.
-    pub ca_fingerprint: decnet_pki::Fingerprint,
-}
+pub use crate::swarm::Enrollment;
 
 /// Shared state of every handler.
 #[derive(Debug, Clone)]

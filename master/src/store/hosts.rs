@@ -312,6 +312,70 @@ pub async fn consume_token(
     row.as_ref().map(token_from_row).transpose()
 }
 
+/// The token with this hash, used or not.
+pub async fn token_by_hash(
+    store: &Store,
+    token_hash: &[u8],
+) -> Result<Option<EnrollmentToken>, StoreError> {
+    let client = store.pool().get().await?;
+    let row = client
+        .query_opt(
+            &format!("SELECT {TOKEN_COLUMNS} FROM enrollment_tokens WHERE token_hash = $1"),
+            &[&token_hash],
+        )
+        .await?;
+    row.as_ref().map(token_from_row).transpose()
+}
+
+/// Records an enrollment: a new host, or a fresh start for a revoked one of the same name
+/// (its history stays attached to the same id). `None` when a live host has the name.
+pub async fn enroll(
+    store: &Store,
+    name: &str,
+    fingerprint: &str,
+    agent_version: Option<&str>,
+    address: Option<&str>,
+) -> Result<Option<Host>, StoreError> {
+    let client = store.pool().get().await?;
+    let row = client
+        .query_opt(
+            &format!(
+                "INSERT INTO hosts (id, name, cert_fingerprints, agent_version, address) \
+                 VALUES ($1, $2, ARRAY[lower($3)], $4, $5) \
+                 ON CONFLICT (name) DO UPDATE SET cert_fingerprints = EXCLUDED.cert_fingerprints, \
+                 status = 'enrolled', revoked_at = NULL, enrolled_at = now(), \
+                 agent_version = EXCLUDED.agent_version, address = EXCLUDED.address \
+                 WHERE hosts.revoked_at IS NOT NULL \
+                 RETURNING {COLUMNS}"
+            ),
+            &[
+                &Uuid::now_v7(),
+                &name,
+                &fingerprint,
+                &agent_version,
+                &address,
+            ],
+        )
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Hosts revoked since they were last loaded: name and their fingerprints.
+pub async fn revoked(store: &Store) -> Result<Vec<Host>, StoreError> {
+    let client = store.pool().get().await?;
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM hosts WHERE revoked_at IS NOT NULL ORDER BY name"
+        ))
+        .await?;
+    client
+        .query(&stmt, &[])
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
 /// Every token, newest first.
 pub async fn list_tokens(store: &Store) -> Result<Vec<EnrollmentToken>, StoreError> {
     let client = store.pool().get().await?;

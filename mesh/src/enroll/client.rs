@@ -77,12 +77,31 @@ impl EnrollError {
     }
 }
 
+/// What a successful enrollment gives the agent.
+#[derive(Debug)]
+pub struct Enrolled {
+    /// Key and certificates (not yet stored; see [`AgentIdentity::store`]).
+    pub identity: AgentIdentity,
+    /// Mesh addresses the master told the agent to dial; empty when it named none.
+    pub mesh_addrs: Vec<String>,
+}
+
 /// Enrolls with `token`: generates the key here, sends only the CSR, and returns the identity
 /// (not yet stored; see [`AgentIdentity::store`]).
 pub async fn enroll(
     token: &EnrollmentToken,
     options: &EnrollOptions,
 ) -> Result<AgentIdentity, EnrollError> {
+    enroll_with_details(token, options)
+        .await
+        .map(|enrolled| enrolled.identity)
+}
+
+/// Like [`enroll`], also returning the mesh addresses the master advertised.
+pub async fn enroll_with_details(
+    token: &EnrollmentToken,
+    options: &EnrollOptions,
+) -> Result<Enrolled, EnrollError> {
     token.check_not_expired(SystemTime::now())?;
     let key = NodeKey::generate()?;
     let csr_pem = key.csr(&token.host_name)?;
@@ -99,7 +118,11 @@ pub async fn enroll(
     let mut unreachable = Vec::new();
     for addr in &addrs {
         match exchange(addr, token, options, &request).await {
-            Ok(EnrollReply::Issued { cert_pem, ca_pem }) => {
+            Ok(EnrollReply::Issued {
+                cert_pem,
+                ca_pem,
+                mesh_addrs,
+            }) => {
                 let identity = AgentIdentity::new(key, &cert_pem, &ca_pem)?;
                 if identity.ca_fingerprint() != token.ca_fingerprint {
                     return Err(EnrollError::Mismatch(format!(
@@ -113,7 +136,10 @@ pub async fn enroll(
                         identity.host()
                     )));
                 }
-                return Ok(identity);
+                return Ok(Enrolled {
+                    identity,
+                    mesh_addrs,
+                });
             }
             Ok(EnrollReply::Refused(r)) => return Err(EnrollError::Refused(r)),
             Err(Attempt::Fatal(e)) => return Err(e),

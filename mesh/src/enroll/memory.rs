@@ -102,6 +102,7 @@ impl EnrollmentAuthority for MemoryAuthority {
         Ok(Issued {
             cert_pem: issued.pem,
             ca_pem: self.ca.cert_pem().to_owned(),
+            mesh_addrs: Vec::new(),
         })
     }
 }

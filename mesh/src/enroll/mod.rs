@@ -13,7 +13,7 @@
 //!
 //! One bidirectional stream, one frame each way (length-prefixed CBOR, as on the mesh):
 //! [`EnrollRequest`] `{secret, host_name, csr_pem, agent_version}` and [`EnrollReply`]
-//! (`Issued {cert_pem, ca_pem}` or a typed [`Refusal`]). The master's
+//! (`Issued {cert_pem, ca_pem, mesh_addrs}` or a typed [`Refusal`]). The master's
 //! [`EnrollmentAuthority`] verifies the token (hash, expiry, host, single use) and issues the
 //! certificate; every refusal, a replayed token in particular, is logged with the peer address.
 
@@ -25,7 +25,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 pub use crate::quic::DEFAULT_ENROLL_PORT;
-pub use client::{EnrollError, EnrollOptions, enroll};
+pub use client::{EnrollError, EnrollOptions, Enrolled, enroll, enroll_with_details};
 pub use memory::MemoryAuthority;
 pub use server::{Enrollment, EnrollmentAuthority, EnrollmentServer, Issued};
 
@@ -51,6 +51,9 @@ pub enum EnrollReply {
         cert_pem: String,
         /// The CA certificate (PEM).
         ca_pem: String,
+        /// Mesh addresses (`HOST:PORT`) the agent should dial; empty from older masters.
+        #[serde(default)]
+        mesh_addrs: Vec<String>,
     },
     /// Not enrolled, and why.
     Refused(Refusal),

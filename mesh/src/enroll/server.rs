@@ -36,6 +36,8 @@ pub struct Issued {
     pub cert_pem: String,
     /// The CA certificate (PEM).
     pub ca_pem: String,
+    /// Mesh addresses (`HOST:PORT`) the agent should dial from now on.
+    pub mesh_addrs: Vec<String>,
 }
 
 /// Decides enrollments: checks the stored token hash, expiry, host and single use, issues
@@ -172,6 +174,7 @@ async fn decide(
             EnrollReply::Issued {
                 cert_pem: issued.cert_pem,
                 ca_pem: issued.ca_pem,
+                mesh_addrs: issued.mesh_addrs,
             }
         }
         Err(refusal) => refused(refusal, enrollment.host.as_str()),

@@ -10,6 +10,7 @@
 
 pub mod bus;
 pub mod memory;
+pub mod outbox;
 pub mod rfc5424_stdout;
 
 use std::future::Future;

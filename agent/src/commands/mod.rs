@@ -1,0 +1,6 @@
+//! One module per subcommand.
+
+pub mod catalog;
+pub mod deploy;
+pub mod enroll;
+pub mod run;

@@ -1,0 +1,79 @@
+//! `decnet-agent run`: host bus, durable outbox, link to the master, and the deckies worker.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use decnet_mesh::bus::{Broker, BrokerConfig, BusServer, ServerConfig};
+use decnet_mesh::quic::{AgentConfig, AgentLink};
+use decnet_outbox::Outbox;
+use decnet_pki::AgentIdentity;
+use decnet_templates::emit::outbox::OutboxSink;
+
+use crate::cli::RunArgs;
+use crate::control::AgentControl;
+use crate::deckies::Deckies;
+use crate::state::StateDir;
+
+/// Runs the enrolled agent until SIGINT/SIGTERM.
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let state = StateDir::new(args.state_dir)?;
+    let file = state.load()?;
+    let identity = AgentIdentity::load(state.root())
+        .with_context(|| format!("cannot load the identity in {}", state.root().display()))?;
+    let host = identity.host().to_string();
+    let specs = match &args.fleet {
+        Some(path) => crate::fleet::load(path, &state.deckies())?,
+        None => Vec::new(),
+    };
+
+    let broker = Broker::new(BrokerConfig::default());
+    let _bus_server = match BusServer::bind(broker.clone(), ServerConfig::new(state.bus_socket()))
+        .await
+    {
+        Ok(server) => Some(server),
+        Err(error) => {
+            tracing::warn!(%error, path = %state.bus_socket().display(), "bus socket not served; in-process bus only");
+            None
+        }
+    };
+    let outbox = Outbox::open(state.outbox(), decnet_outbox::Config::default())
+        .with_context(|| format!("cannot open the outbox in {}", state.outbox().display()))?;
+    let sink = Arc::new(OutboxSink::new(outbox.clone()));
+    let deckies = Arc::new(Deckies::new(&host, broker.clone(), sink));
+
+    let mut config = AgentConfig::new(file.masters[0].clone());
+    config.masters = file.masters.clone();
+    config.state_dir = Some(state.root().to_path_buf());
+    let link = AgentLink::builder(config, identity, broker.clone())
+        .durable(Arc::new(outbox.clone()))
+        .handler(Arc::new(AgentControl::new(deckies.clone())))
+        .start()
+        .context("cannot start the link to the master")?;
+    tracing::info!(%host, masters = ?file.masters, "agent running");
+
+    deckies.set(specs).await;
+    deckies.control(true).await;
+    for line in deckies.summary().await {
+        println!("{line}");
+    }
+    println!(
+        "DECNET agent {host} running; masters: {}",
+        file.masters.join(", ")
+    );
+
+    let signal = decnet_runtime::shutdown::signal().await;
+    tracing::info!(signal, "stopping");
+    deckies.shutdown().await;
+    // Give the link a moment to stream what the last sessions produced.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        while outbox.first_unacked() < outbox.next_seq() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    link.shutdown().await;
+    if let Err(e) = outbox.close() {
+        tracing::warn!(error = %e, "outbox close failed");
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! Enrollment end to end with the real binaries: a token from `decnet-master hosts
+//! enroll-token`, `decnet-agent enroll`, `decnet-agent run` connecting over the QUIC mesh,
+//! single use of the token, and revocation from the CLI closing the live link.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::time::Duration;
+
+use common::{Master, Proc, command, run, tempdir};
+
+#[test]
+fn token_enroll_run_revoke_with_the_real_binaries() {
+    let tmp = tempdir();
+    let master = Master::up(tmp.path());
+
+    let bad = master.hosts(&["enroll-token", "--name", "Bad_Name"]);
+    assert!(!bad.ok, "an invalid host name must be refused");
+    assert!(
+        bad.stderr.contains("^[a-z0-9][a-z0-9-]{0,62}$"),
+        "{}",
+        bad.stderr
+    );
+
+    let issued = master.hosts(&["enroll-token", "--name", "sensor-01", "--ttl", "15m"]);
+    assert!(issued.ok, "enroll-token failed: {}", issued.stderr);
+    let token = issued.stdout.trim().to_owned();
+    assert!(token.starts_with("decnet1."), "{token}");
+
+    let state = tmp.path().join("agent");
+    let mut enroll = command("decnet-agent");
+    enroll
+        .args(["enroll", "--token", &token, "--state-dir"])
+        .arg(&state);
+    let enrolled = run(enroll);
+    assert!(
+        enrolled.ok,
+        "enroll failed: {}\n{}",
+        enrolled.stdout, enrolled.stderr
+    );
+    assert!(
+        enrolled.stdout.contains("enrolled as sensor-01"),
+        "{}",
+        enrolled.stdout
+    );
+    let key_mode = std::fs::metadata(state.join("agent.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(key_mode & 0o077, 0, "the private key must be 0600");
+    let agent_toml = std::fs::read_to_string(state.join("agent.toml")).unwrap();
+    assert!(agent_toml.contains("sensor-01"), "{agent_toml}");
+
+    // Single use: the same token again is refused, and nothing is overwritten.
+    let replay_state = tmp.path().join("agent-replay");
+    let mut replay = command("decnet-agent");
+    replay
+        .args(["enroll", "--token", &token, "--state-dir"])
+        .arg(&replay_state);
+    let replayed = run(replay);
+    assert!(!replayed.ok, "a replayed token must be refused");
+    assert!(
+        replayed.stderr.contains("already used"),
+        "{}",
+        replayed.stderr
+    );
+    assert!(!replay_state.join("agent.key").exists());
+
+    // A second token for an enrolled name is refused until the host is revoked.
+    let dup = master.hosts(&["enroll-token", "--name", "sensor-01"]);
+    assert!(!dup.ok && dup.stderr.contains("enrolled"), "{}", dup.stderr);
+
+    let mut agent_cmd = command("decnet-agent");
+    agent_cmd.args(["run", "--state-dir"]).arg(&state);
+    let mut agent = Proc::spawn(agent_cmd);
+    agent.wait_line("agent start", Duration::from_secs(30), |l| {
+        l.starts_with("DECNET agent sensor-01 running")
+    });
+    master.wait_status("sensor-01", "online", Duration::from_secs(20));
+    let rows = master.host_rows();
+    let row = rows.iter().find(|r| r["name"] == "sensor-01").unwrap();
+    assert_eq!(row["address"], "127.0.0.1");
+    assert_eq!(row["cert_fingerprints"].as_array().unwrap().len(), 1);
+
+    let revoked = master.hosts(&["revoke", "sensor-01"]);
+    assert!(revoked.ok, "revoke failed: {}", revoked.stderr);
+    let started = std::time::Instant::now();
+    master.wait_status("sensor-01", "revoked", Duration::from_secs(5));
+    // The live link is closed by the master within about a second of the revocation.
+    let deadline = started + Duration::from_secs(5);
+    loop {
+        if master.proc.stderr().contains("host revoked: link closed") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "link not closed:\n{}",
+            master.proc.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "revocation took {:?}",
+        started.elapsed()
+    );
+    let status = agent.terminate(Duration::from_secs(10));
+    assert!(
+        status.success(),
+        "agent exit: {status:?}\n{}",
+        agent.stderr()
+    );
+}
