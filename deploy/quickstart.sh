@@ -18,4 +18,4 @@ echo "==> building release binaries"
 cargo build --release --locked --bin decnet-master --bin decnet-agent --bin decnet-decky
 
 echo "==> starting decnet-master up (Ctrl-C stops everything)"
-exec ./target/release/decnet-master up "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/decnet-master" up "$@"
