@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 . deploy/lib/prereqs.sh
 
 # Real clients and peers used by the tests and benchmarks.
-decnet_apt_install "${DECNET_BUILD_PACKAGES[@]}" nats-server redis-tools default-mysql-client nmap curl lftp swaks openssh-client sshpass telnet
+decnet_apt_install "${DECNET_BUILD_PACKAGES[@]}" nats-server redis-tools default-mysql-client nmap curl lftp swaks openssh-client sshpass telnet openssl
 decnet_rust
 if ! cargo nextest --version >/dev/null 2>&1; then
     echo "==> installing cargo-nextest"

@@ -154,3 +154,86 @@ fn per_source_cap_idle_and_frame_timeouts() {
         .collect();
     assert_eq!(&reasons[2..], ["idle_timeout", "frame_timeout"]);
 }
+
+/// A client socket bound to `src` (another loopback address: another source).
+fn connect_from(src: &str, addr: std::net::SocketAddr) -> std::net::TcpStream {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let s = rt.block_on(async {
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind(format!("{src}:0").parse().unwrap()).unwrap();
+        sock.connect(addr).await.unwrap()
+    });
+    let s = s.into_std().unwrap();
+    s.set_nonblocking(false).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+fn ping(s: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
+    s.write_all(b"PING\r\n")?;
+    let mut buf = [0u8; 16];
+    let n = s.read(&mut buf)?;
+    Ok(buf[..n].to_vec())
+}
+
+#[test]
+fn per_decky_cap_and_total_session_timeout() {
+    let decky = Decky::start(
+        "capped",
+        "[limits]\nmax_connections = 2\nmax_connections_per_ip = 10\nsession_timeout_s = 3\nidle_timeout_s = 60",
+        "[services.redis]\nversion = \"7.0.15\"",
+    );
+    let addr = decky.addr(6379);
+    let started = Instant::now();
+    let mut a = connect_from("127.88.0.1", addr);
+    let mut b = connect_from("127.88.0.2", addr);
+    assert_eq!(ping(&mut a).unwrap(), b"+PONG\r\n");
+    assert_eq!(ping(&mut b).unwrap(), b"+PONG\r\n");
+    // A third source is over the decky's cap although under its own.
+    let mut c = connect_from("127.88.0.3", addr);
+    assert!(
+        ping(&mut c).map(|r| r.is_empty()).unwrap_or(true),
+        "third connection served"
+    );
+    drop(b);
+    // Busy, never idle: the total lifetime still ends the connection.
+    let mut closed_after = None;
+    while started.elapsed() < Duration::from_secs(8) {
+        match ping(&mut a) {
+            Ok(r) if r == b"+PONG\r\n" => std::thread::sleep(Duration::from_millis(300)),
+            _ => {
+                closed_after = Some(started.elapsed());
+                break;
+            }
+        }
+    }
+    let closed_after = closed_after.expect("session timeout never fired");
+    assert!(
+        closed_after >= Duration::from_millis(2900) && closed_after < Duration::from_secs(5),
+        "{closed_after:?}"
+    );
+    let events = decky.wait_for("two disconnects", |e| {
+        e.iter().filter(|e| e.event_type == "disconnect").count() == 2
+    });
+    let connects: Vec<String> = events
+        .iter()
+        .filter(|e| e.event_type == "connect")
+        .map(|e| e.src_ip.to_string())
+        .collect();
+    assert_eq!(connects.len(), 2, "the refused connection is not a session");
+    let reasons: Vec<(String, &str)> = events
+        .iter()
+        .filter(|e| e.event_type == "disconnect")
+        .map(|e| (e.src_ip.to_string(), e.fields["reason"].as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("127.88.0.2".to_owned(), "client_closed"),
+            ("127.88.0.1".to_owned(), "session_timeout")
+        ]
+    );
+}

@@ -225,7 +225,10 @@ fn nmap_line(decky: &Decky) -> String {
         Command::new("nmap").args(["-sV", "-Pn", "-n", "-p", "21", &decky.ip.to_string()]),
         None,
     );
-    println!("nmap output:\n{out}\n{err}");
+    common::keep_log(
+        &format!("nmap-ftp-{}", decky.name),
+        &format!("{out}\n{err}"),
+    );
     assert!(status.success(), "nmap failed: {err}");
     assert!(!out.to_lowercase().contains("honeypot"));
     out.lines()

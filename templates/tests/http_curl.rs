@@ -292,7 +292,7 @@ fn nmap_names_nginx_and_apache_over_tls() {
         Command::new("nmap").args(["-sV", "-Pn", "-n", "-p", "80,443", &decky.ip.to_string()]),
         None,
     );
-    println!("nmap output:\n{out}\n{err}");
+    common::keep_log("nmap-http", &format!("{out}\n{err}"));
     assert!(status.success(), "nmap failed: {err}");
     let line = |p: &str| {
         out.lines()

@@ -155,6 +155,112 @@ fn interactive_session_through_a_pty_is_logged_and_recorded() {
     assert!(decky.stop().success());
 }
 
+/// Types `steps` (text, then a pause in ms) into an interactive
+/// `sshpass ssh` whose terminal is a real pty (`script`), so ssh sends each
+/// keystroke as it is typed, like a person; returns what the terminal showed.
+fn ssh_on_a_pty(ip: &str, steps: &[(&str, u64)]) -> String {
+    use std::process::Stdio;
+    let cmd = format!(
+        "sshpass -p toor ssh {} -o PubkeyAuthentication=no root@{ip}",
+        base_opts().join(" ")
+    );
+    let mut child = Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .env("TERM", "xterm")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    for (text, pause) in steps {
+        stdin.write_all(text.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(*pause));
+    }
+    drop(stdin);
+    let mut out = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    let _ = child.wait();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn keystrokes_from_a_real_terminal_are_recorded_one_by_one() {
+    let data = tempfile::tempdir().unwrap();
+    let mut decky = start("web-03", &data, "");
+    let ip = decky.ip.to_string();
+    let mut steps: Vec<(&str, u64)> = ["w", "h", "o", "a", "m", "i"]
+        .iter()
+        .map(|k| (*k, 120))
+        .collect();
+    steps.extend([
+        ("\r", 600),
+        ("cd /tmp\r", 500),
+        ("pwd\r", 500),
+        ("exit\r", 1000),
+    ]);
+    let out = ssh_on_a_pty(&ip, &steps);
+    println!("terminal:\n{out}");
+    assert!(
+        out.contains("root@web-03:~# whoami\r\n\x1b[?2004l\rroot\r\n"),
+        "{out:?}"
+    );
+    assert!(
+        out.contains("root@web-03:/tmp# pwd\r\n\x1b[?2004l\r/tmp\r\n"),
+        "{out:?}"
+    );
+    assert!(out.contains("logout\r\n"), "{out:?}");
+
+    let events = decky.wait_for("disconnect", |e| {
+        e.iter().any(|e| e.event_type == "disconnect")
+    });
+    let conn = &by_session(&events)[0];
+    assert_eq!(
+        shape(conn, "cmd"),
+        pairs(&[
+            ("connect", ""),
+            ("client_version", ""),
+            ("auth", ""),
+            ("command", "whoami"),
+            ("command", "cd /tmp"),
+            ("command", "pwd"),
+            ("command", "exit"),
+            ("session_recorded", ""),
+            ("disconnect", ""),
+        ])
+    );
+    assert_eq!(conn[2].fields["outcome"], "success");
+    assert_eq!(conn[5].fields["cwd"], "/tmp");
+    let sid = conn[0].session_id.clone().unwrap();
+    let cast = decnet_templates::recording::read_session(
+        &data.path().join("transcripts"),
+        "web-03",
+        "ssh",
+        None,
+        &sid,
+        Default::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        cast.header.env.get("TERM").map(String::as_str),
+        Some("xterm")
+    );
+    let typed: Vec<&decnet_templates::recording::CastEvent> =
+        cast.events.iter().filter(|e| e.1 == "i").collect();
+    // One input line per keystroke of `whoami`, ~120 ms apart.
+    let word: Vec<&str> = typed[..6].iter().map(|e| e.2.as_str()).collect();
+    assert_eq!(word, ["w", "h", "o", "a", "m", "i"]);
+    for pair in typed[..6].windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!((0.05..1.0).contains(&gap), "keystroke gap {gap}");
+    }
+    let all: String = typed.iter().map(|e| e.2.as_str()).collect();
+    assert_eq!(all, "whoami\rcd /tmp\rpwd\rexit\r");
+    assert!(decky.stop().success());
+}
+
 #[test]
 fn exec_requests_and_password_failures() {
     let data = tempfile::tempdir().unwrap();
@@ -371,7 +477,7 @@ fn nmap_names_the_claimed_openssh_and_its_kexinit() {
         ]),
         None,
     );
-    println!("nmap output:\n{out}\n{err}");
+    common::keep_log("nmap-ssh", &format!("{out}\n{err}"));
     assert!(status.success());
     assert!(
         out.contains("22/tcp open  ssh     OpenSSH 9.2p1 Debian 2+deb12u3 (protocol 2.0)"),

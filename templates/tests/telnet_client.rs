@@ -137,7 +137,7 @@ fn first_bytes_are_inetutils_telnetd_and_nmap_agrees() {
         Command::new("nmap").args(["-sV", "-Pn", "-p", "23", &decky.ip.to_string()]),
         None,
     );
-    println!("nmap output:\n{out}\n{err}");
+    common::keep_log("nmap-telnet", &format!("{out}\n{err}"));
     assert!(status.success());
     // nmap has no version probe for inetutils-telnetd: the real daemon is
     // reported exactly like this, with no product, and nothing honeypot-like.

@@ -22,7 +22,10 @@ fn service(product: &str, refuse: bool) -> FtpService {
             fs: FakeFs::generate(&Seed::from_spec(Some("f"), "f"), "files", 1_790_000_000),
             anonymous: true,
             users: vec![("bob".into(), "pw".into())],
-            plane: Arc::new(InstantPlane { upload: b"x".to_vec(), refuse }),
+            plane: Arc::new(InstantPlane {
+                upload: b"x".to_vec(),
+                refuse,
+            }),
             clock: || 1_790_000_000,
         }),
     )
@@ -31,8 +34,16 @@ fn service(product: &str, refuse: bool) -> FtpService {
 static SERVICES: OnceLock<Vec<FtpService>> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
-    let services = SERVICES.get_or_init(|| vec![service("vsftpd", false), service("proftpd", false), service("vsftpd", true)]);
-    let Some((&selector, data)) = data.split_first() else { return };
+    let services = SERVICES.get_or_init(|| {
+        vec![
+            service("vsftpd", false),
+            service("proftpd", false),
+            service("vsftpd", true),
+        ]
+    });
+    let Some((&selector, data)) = data.split_first() else {
+        return;
+    };
     let svc = &services[usize::from(selector) % services.len()];
     let conn = ConnInfo {
         peer: "127.0.0.1:40000".parse().expect("addr"),
@@ -46,11 +57,19 @@ fuzz_target!(|data: &[u8]| {
         let mut actions = session.feed(piece);
         loop {
             if closed {
-                assert!(actions.iter().all(|a| !matches!(a, Action::Send(_))), "spoke after closing");
+                assert!(
+                    actions.iter().all(|a| !matches!(a, Action::Send(_))),
+                    "spoke after closing"
+                );
             }
             closed |= actions.iter().any(|a| matches!(a, Action::Close));
-            let Some(mut task) = session.take_side_task() else { break };
-            let Poll::Ready(out) = task.as_mut().poll(&mut Context::from_waker(Waker::noop())) else { break };
+            let Some(mut task) = session.take_side_task() else {
+                break;
+            };
+            let Poll::Ready(out) = task.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+            else {
+                break;
+            };
             actions = session.side_done(out);
         }
     }

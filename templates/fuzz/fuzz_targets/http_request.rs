@@ -8,7 +8,9 @@ use std::sync::{Arc, OnceLock};
 use decnet_templates::persona::Persona;
 use decnet_templates::services::ServiceContext;
 use decnet_templates::services::http::HttpService;
-use decnet_templates::services::http::request::{Body, BodyStep, Framing, HeadLimits, HeadParse, framing, parse_head};
+use decnet_templates::services::http::request::{
+    Body, BodyStep, Framing, HeadLimits, HeadParse, framing, parse_head,
+};
 use decnet_templates::session::{Action, ConnInfo, Service as _};
 use decnet_templates::spec::DeckySpec;
 use libfuzzer_sys::fuzz_target;
@@ -19,7 +21,10 @@ fn service(keys: &str, https: bool) -> HttpService {
         "name = \"f\"\nhostname = \"web.example.org\"\nbind = [\"127.0.0.1\"]\ndata_dir = \"/nonexistent\"\n[limits]\nmax_frame_bytes = 16384\n[services.{name}]\n{keys}"
     ))
     .expect("spec");
-    let ctx = ServiceContext { persona: Arc::new(Persona::new(&spec)), limits: spec.limits.clone() };
+    let ctx = ServiceContext {
+        persona: Arc::new(Persona::new(&spec)),
+        limits: spec.limits.clone(),
+    };
     HttpService::from_config(&mut spec.services[name].clone(), &ctx, https).expect("service")
 }
 
@@ -28,17 +33,38 @@ static SERVICES: OnceLock<Vec<HttpService>> = OnceLock::new();
 fuzz_target!(|data: &[u8]| {
     let services = SERVICES.get_or_init(|| {
         vec![
-            service("server_header = \"nginx/1.22.1\"\nfake_app = \"wordpress\"", false),
-            service("server_header = \"Apache/2.4.62 (Debian)\"\nfake_app = \"phpmyadmin\"", false),
-            service("server_header = \"nginx\"\nfake_app = \"router\"\nresponse_code = 401", false),
-            service("server_header = \"Apache/2.4.62 (Debian)\"\nfake_app = \"jenkins\"", false),
-            service("server_header = \"nginx/1.22.1\"\nfake_app = \"tomcat\"", true),
+            service(
+                "server_header = \"nginx/1.22.1\"\nfake_app = \"wordpress\"",
+                false,
+            ),
+            service(
+                "server_header = \"Apache/2.4.62 (Debian)\"\nfake_app = \"phpmyadmin\"",
+                false,
+            ),
+            service(
+                "server_header = \"nginx\"\nfake_app = \"router\"\nresponse_code = 401",
+                false,
+            ),
+            service(
+                "server_header = \"Apache/2.4.62 (Debian)\"\nfake_app = \"jenkins\"",
+                false,
+            ),
+            service(
+                "server_header = \"nginx/1.22.1\"\nfake_app = \"tomcat\"",
+                true,
+            ),
         ]
     });
-    let Some((&selector, data)) = data.split_first() else { return };
+    let Some((&selector, data)) = data.split_first() else {
+        return;
+    };
 
     // The parsers alone.
-    let limits = HeadLimits { line: 8192, header_line: 8192, total: 16384 };
+    let limits = HeadLimits {
+        line: 8192,
+        header_line: 8192,
+        total: 16384,
+    };
     if let HeadParse::Done(head, used) = parse_head(data, limits) {
         assert!(used <= data.len());
         if let Ok(f) = framing(&head)

@@ -15,8 +15,17 @@ static HOST: OnceLock<Arc<Host>> = OnceLock::new();
 
 fn host() -> Arc<Host> {
     Arc::clone(HOST.get_or_init(|| {
-        let spec = DeckySpec::parse("name = \"f\"\nhostname = \"f\"\nbind = [\"127.0.0.1\"]\n[services.redis]").expect("spec");
-        Arc::new(Host::new(Arc::new(Persona::new(&spec)), &HostConfig { accounts: vec!["admin".into()], ..HostConfig::default() }))
+        let spec = DeckySpec::parse(
+            "name = \"f\"\nhostname = \"f\"\nbind = [\"127.0.0.1\"]\n[services.redis]",
+        )
+        .expect("spec");
+        Arc::new(Host::new(
+            Arc::new(Persona::new(&spec)),
+            &HostConfig {
+                accounts: vec!["admin".into()],
+                ..HostConfig::default()
+            },
+        ))
     }))
 }
 
@@ -28,9 +37,21 @@ fuzz_target!(|data: &[u8]| {
     let mut sh = Shell::new(
         host(),
         ShellOptions {
-            user: if selector & 2 == 0 { "root".into() } else { "admin".into() },
-            entry: if interactive { Entry::SshLogin } else { Entry::Exec },
-            pty: interactive.then(|| Pty { term: "xterm".into(), cols: 80, rows: 24 }),
+            user: if selector & 2 == 0 {
+                "root".into()
+            } else {
+                "admin".into()
+            },
+            entry: if interactive {
+                Entry::SshLogin
+            } else {
+                Entry::Exec
+            },
+            pty: interactive.then(|| Pty {
+                term: "xterm".into(),
+                cols: 80,
+                rows: 24,
+            }),
             peer: "192.0.2.1:1".parse().expect("addr"),
             local: "127.0.0.1:22".parse().expect("addr"),
             env: Vec::new(),

@@ -16,7 +16,12 @@ use libfuzzer_sys::fuzz_target;
 
 fn shared(mta: Mta, tls: bool) -> Arc<SmtpShared> {
     let tls = tls.then(|| {
-        let ck = decnet_templates::tls::cert::generate(&Seed::from_spec(Some("f"), "f"), "mail.example.org", std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000)).expect("cert");
+        let ck = decnet_templates::tls::cert::generate(
+            &Seed::from_spec(Some("f"), "f"),
+            "mail.example.org",
+            std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000),
+        )
+        .expect("cert");
         decnet_templates::tls::cert::server_config(&ck, &[]).expect("config")
     });
     Arc::new(SmtpShared {
@@ -46,9 +51,14 @@ static SHARED: OnceLock<Vec<Arc<SmtpShared>>> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
     let all = SHARED.get_or_init(|| {
-        vec![shared(Mta::Postfix, true), shared(Mta::new("exim", None).expect("exim"), false)]
+        vec![
+            shared(Mta::Postfix, true),
+            shared(Mta::new("exim", None).expect("exim"), false),
+        ]
     });
-    let Some((&selector, data)) = data.split_first() else { return };
+    let Some((&selector, data)) = data.split_first() else {
+        return;
+    };
     let sh = &all[usize::from(selector) % all.len()];
     let svc = SmtpService::with_shared(25, Arc::clone(sh));
     let conn = ConnInfo {
@@ -64,11 +74,19 @@ fuzz_target!(|data: &[u8]| {
             let mut actions = session.feed(piece);
             loop {
                 if closed {
-                    assert!(actions.iter().all(|a| !matches!(a, Action::Send(_))), "spoke after closing");
+                    assert!(
+                        actions.iter().all(|a| !matches!(a, Action::Send(_))),
+                        "spoke after closing"
+                    );
                 }
                 closed |= actions.iter().any(|a| matches!(a, Action::Close));
-                let Some(mut task) = session.take_side_task() else { break };
-                let Poll::Ready(out) = task.as_mut().poll(&mut Context::from_waker(Waker::noop())) else { break };
+                let Some(mut task) = session.take_side_task() else {
+                    break;
+                };
+                let Poll::Ready(out) = task.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+                else {
+                    break;
+                };
                 actions = session.side_done(out);
             }
         }

@@ -18,8 +18,14 @@ static HOST: OnceLock<Arc<Host>> = OnceLock::new();
 
 fn host() -> Arc<Host> {
     Arc::clone(HOST.get_or_init(|| {
-        let spec = DeckySpec::parse("name = \"f\"\nhostname = \"f\"\nbind = [\"127.0.0.1\"]\n[services.redis]").expect("spec");
-        Arc::new(Host::new(Arc::new(Persona::new(&spec)), &HostConfig::default()))
+        let spec = DeckySpec::parse(
+            "name = \"f\"\nhostname = \"f\"\nbind = [\"127.0.0.1\"]\n[services.redis]",
+        )
+        .expect("spec");
+        Arc::new(Host::new(
+            Arc::new(Persona::new(&spec)),
+            &HostConfig::default(),
+        ))
     }))
 }
 
@@ -27,7 +33,10 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, data)) = data.split_first() else {
         return;
     };
-    let root = Cred { uid: 0, gids: vec![0] };
+    let root = Cred {
+        uid: 0,
+        gids: vec![0],
+    };
     let mut vfs = Vfs::new(Arc::clone(&host().tree));
     let chunk = usize::from(selector >> 2).max(1);
     match selector & 3 {
@@ -50,7 +59,13 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         _ => {
-            let mut s = Scp::new(ScpMode::Source(vec!["/etc/passwd".into(), "/nope".into(), "/etc".into()]), "/root", root, 4096, 0);
+            let mut s = Scp::new(
+                ScpMode::Source(vec!["/etc/passwd".into(), "/nope".into(), "/etc".into()]),
+                "/root",
+                root,
+                4096,
+                0,
+            );
             let _ = s.start();
             for piece in data.chunks(chunk) {
                 let _ = s.feed(piece, &mut vfs);

@@ -27,6 +27,14 @@ fn service() -> &'static TelnetService {
     })
 }
 
+/// A Linux telnet client's whole answer to inetutils-telnetd's negotiation.
+const NEGOTIATION: &[&[u8]] = &[
+    b"\xff\xfd%\xff\xfd&\xff\xfa&\x01\xff\xf0\xff\xfb\x18\xff\xfb \xff\xfc#\xff\xfb'\xff\xfc$",
+    b"\xff\xfa \x0038400,38400\xff\xf0\xff\xfa'\x00\xff\xf0\xff\xfa\x18\x00XTERM\xff\xf0",
+    b"\xff\xfd\x03\xff\xfc\x01\xff\xfb\"\xff\xfa\"\x03\x01\x00\x00\x03b\x03\x04\x02\x0f\x05\x00\x00\x07b\x1c\x08\x02\x04\tB\x1a\n\x02\x7f\x0b\x02\x15\x0c\x02\x17\r\x02\x12\x0e\x02\x16\x0f\x02\x11\x10\x02\x13\x11\x00\x00\x12\x00\x00\xff\xf0\xff\xfb\x1f\xff\xfa\x1f\x00\x00\x00\x00\xff\xf0\xff\xfd\x05\xff\xfb!",
+    b"\xff\xfa\"\x01\x07\xff\xf0",
+];
+
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, data)) = data.split_first() else {
         return;
@@ -38,7 +46,20 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut session = service().open(&conn);
     let mut closed = session.start().iter().any(|a| matches!(a, Action::Close));
-    for piece in data.chunks(usize::from(selector).max(1)) {
+    // Odd selectors first answer the negotiation like Linux telnet and log
+    // in, so /bin/login and the shell get the arbitrary bytes too.
+    if selector & 1 == 1 {
+        for piece in NEGOTIATION
+            .iter()
+            .chain([&b"root\r"[..], &b"toor\r"[..]].iter())
+        {
+            closed |= session
+                .feed(piece)
+                .iter()
+                .any(|a| matches!(a, Action::Close));
+        }
+    }
+    for piece in data.chunks(usize::from(selector >> 1).max(1)) {
         let actions = session.feed(piece);
         if closed {
             assert!(actions.is_empty(), "spoke after closing");

@@ -170,6 +170,15 @@ fn one_consistent_host() {
     assert!(ps.contains("sshd: /usr/sbin/sshd -D [listener]"));
     let up = run(&mut sh, "uptime").0;
     assert!(up.contains(" up ") && up.contains("load average:"), "{up}");
+    let since = run(&mut sh, "uptime -s").0;
+    let boot = time::OffsetDateTime::from_unix_timestamp(host.boot_time()).unwrap();
+    let want = format!(
+        "{:04}-{:02}-{:02} ",
+        boot.year(),
+        u8::from(boot.month()),
+        boot.day()
+    );
+    assert!(since.starts_with(&want) && since.len() == 20, "{since:?}");
     let admin = run(&mut sh, "id admin").0;
     assert!(
         admin.starts_with("uid=1000(admin) gid=1000(admin) groups=1000(admin),24(cdrom)"),

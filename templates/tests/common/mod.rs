@@ -98,10 +98,20 @@ impl Decky {
 
     /// [`Decky::start`] with extra command-line arguments.
     pub fn start_with(name: &str, top: &str, services: &str, args: &[&str]) -> Decky {
+        Self::start_spec(
+            name,
+            &format!(
+                "hostname = \"{name}\"\nhost = \"test-sensor\"\nseed = \"test-seed-{name}\"\n{top}\n{services}"
+            ),
+            args,
+        )
+    }
+
+    /// Starts a decky named `name` on a fresh address; `rest` is the spec
+    /// after `name` and `bind` (nothing else is added: no hostname, no seed).
+    pub fn start_spec(name: &str, rest: &str, args: &[&str]) -> Decky {
         let ip = fresh_addr();
-        let spec = format!(
-            "name = \"{name}\"\nhostname = \"{name}\"\nhost = \"test-sensor\"\nbind = [\"{ip}\"]\nseed = \"test-seed-{name}\"\n{top}\n{services}"
-        );
+        let spec = format!("name = \"{name}\"\nbind = [\"{ip}\"]\n{rest}");
         let (child, lines, stderr, dir) = spawn(&spec, args);
         let mut d = Decky {
             ip,

@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | `port` | TCP port | 3306 |
 //! | `version` | `server_version` of the greeting (`8.0.36`, `5.7.44-log`, `5.5.5-10.11.6-MariaDB-0+deb12u1`) | seeded pick from [`COMMON_VERSIONS`] |
+//! | `mysql_version` | alias of `version` (the and other services' `*_version` spelling); not both | |
 //!
 //! The claimed version decides the capability flags, the default collation
 //! and the default authentication plugin (`caching_sha2_password` for 8.x,
@@ -139,9 +140,15 @@ impl MysqlService {
     pub fn from_config(cfg: &mut ServiceConfig, ctx: &ServiceContext) -> Result<Self, SpecError> {
         let port = cfg.port(DEFAULT_PORT)?;
         let seed = ctx.persona.seed();
-        let version = match cfg.table.str("version")? {
-            Some(v) => v,
-            None => COMMON_VERSIONS
+        let version = match (cfg.table.str("version")?, cfg.table.str("mysql_version")?) {
+            (Some(_), Some(_)) => {
+                return Err(SpecError::invalid(
+                    cfg.table.key_path("mysql_version"),
+                    "`mysql_version` is an alias of `version`; give one of them",
+                ));
+            }
+            (Some(v), None) | (None, Some(v)) => v,
+            (None, None) => COMMON_VERSIONS
                 .choose(&mut seed.rng("mysql.version"))
                 .copied()
                 .unwrap_or("8.0.36")

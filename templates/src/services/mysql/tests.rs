@@ -8,15 +8,31 @@ use crate::persona::Persona;
 use crate::spec::DeckySpec;
 
 fn service(version: &str) -> MysqlService {
+    configured(&format!("version = \"{version}\"")).unwrap()
+}
+
+fn configured(keys: &str) -> Result<MysqlService, SpecError> {
     let spec = DeckySpec::parse(&format!(
-        "name = \"db-01\"\nhostname = \"db-01\"\nbind = [\"127.0.0.1\"]\n[services.mysql]\nversion = \"{version}\""
+        "name = \"db-01\"\nhostname = \"db-01\"\nbind = [\"127.0.0.1\"]\n[services.mysql]\n{keys}"
     ))
     .unwrap();
     let ctx = ServiceContext {
         persona: Arc::new(Persona::new(&spec)),
         limits: spec.limits.clone(),
     };
-    MysqlService::from_config(&mut spec.services["mysql"].clone(), &ctx).unwrap()
+    MysqlService::from_config(&mut spec.services["mysql"].clone(), &ctx)
+}
+
+#[test]
+fn mysql_version_is_an_alias_of_version() {
+    let svc = configured("mysql_version = \"5.7.44\"").unwrap();
+    assert_eq!(svc.flavor.version, "5.7.44");
+    let both = configured("version = \"5.7.44\"\nmysql_version = \"8.0.36\"").unwrap_err();
+    assert!(
+        both.to_string().contains("services.mysql.mysql_version"),
+        "{both}"
+    );
+    assert!(configured("mysql_version = \"eight\"").is_err());
 }
 
 fn conn() -> ConnInfo {

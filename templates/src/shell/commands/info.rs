@@ -165,7 +165,21 @@ pub(crate) fn uptime_line(sh: &Shell) -> String {
 
 /// `uptime [-p]`.
 pub fn uptime(sh: &mut Shell, ctx: &mut Ctx, argv: &[String]) -> i32 {
-    if argv.iter().any(|a| a == "-p") {
+    if argv.iter().any(|a| a == "-s" || a == "--since") {
+        // procps-ng: the boot time, local (UTC here) `%Y-%m-%d %H:%M:%S`.
+        let b = dt(sh.host.boot_time());
+        ctx.print(format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}\n",
+            b.year(),
+            u8::from(b.month()),
+            b.day(),
+            b.hour(),
+            b.minute(),
+            b.second()
+        ));
+        return 0;
+    }
+    if argv.iter().any(|a| a == "-p" || a == "--pretty") {
         let up = sh.host.uptime().as_secs();
         let (w, d, h, m) = (
             up / 604_800,
