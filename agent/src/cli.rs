@@ -56,8 +56,22 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
     /// INI fleet file deployed with the local driver at start.
-    #[arg(long = "fleet", value_name = "FILE")]
+    #[arg(long = "fleet", value_name = "FILE", conflicts_with = "demo")]
     pub fleet: Option<PathBuf>,
+    /// Deploy the three-decky demo fleet on 127.77.0.10-12 (ports +10000 without root).
+    #[arg(long)]
+    pub demo: bool,
+    /// First address of the demo fleet.
+    #[arg(
+        long,
+        value_name = "IP",
+        default_value = "127.77.0.10",
+        requires = "demo"
+    )]
+    pub demo_first_ip: std::net::Ipv4Addr,
+    /// Added to every demo port [default: 0 as root, 10000 otherwise].
+    #[arg(long, value_name = "N", requires = "demo")]
+    pub demo_port_offset: Option<u16>,
 }
 
 /// `catalog` subcommands.

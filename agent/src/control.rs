@@ -1,5 +1,6 @@
 //! The master's control calls on this agent: status, worker start/stop, deploy, teardown.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,14 +15,16 @@ use crate::deckies::{self, Deckies};
 /// Serves control calls against the agent's workers.
 pub struct AgentControl {
     deckies: Arc<Deckies>,
+    data_root: PathBuf,
     started: Instant,
 }
 
 impl AgentControl {
-    /// Control over `deckies`.
-    pub fn new(deckies: Arc<Deckies>) -> Self {
+    /// Control over `deckies`; deployed deckies keep their files under `data_root`.
+    pub fn new(deckies: Arc<Deckies>, data_root: PathBuf) -> Self {
         AgentControl {
             deckies,
+            data_root,
             started: Instant::now(),
         }
     }
@@ -53,8 +56,22 @@ impl ControlHandler for AgentControl {
                 tracing::info!(worker = %name, ?action, %requested_by, ?outcome, "worker control from the master");
                 Ok(ControlResponse::Worker { name, outcome })
             }
-            ControlRequest::Deploy { .. } | ControlRequest::Teardown { .. } => {
-                Err(RemoteError::Unsupported)
+            ControlRequest::Deploy { spec } => {
+                let text = std::str::from_utf8(&spec)
+                    .map_err(|_| RemoteError::Failed("the fleet file is not UTF-8".into()))?;
+                let specs = crate::fleet::from_text(text, &self.data_root)
+                    .map_err(|e| RemoteError::Failed(format!("{e:#}")))?;
+                let deckies = self.deckies.apply(specs).await;
+                tracing::info!(?deckies, "deployed on the master's request");
+                Ok(ControlResponse::Deployed { deckies })
+            }
+            ControlRequest::Teardown { decky } => {
+                if self.deckies.remove(&decky).await {
+                    tracing::info!(%decky, "torn down on the master's request");
+                    Ok(ControlResponse::TornDown { decky })
+                } else {
+                    Err(RemoteError::Failed(format!("no decky named {decky}")))
+                }
             }
         }
     }

@@ -36,6 +36,7 @@ struct Running {
     spec: DeckySpec,
     decky: Option<RunningDecky>,
     state: &'static str,
+    error: Option<String>,
 }
 
 /// The fleet of one agent.
@@ -73,6 +74,7 @@ impl Deckies {
                         spec,
                         decky: None,
                         state: "stopped",
+                        error: None,
                     }
                 })
                 .collect();
@@ -81,6 +83,53 @@ impl Deckies {
             self.start_all().await;
         }
         names
+    }
+
+    /// Adds or replaces the named deckies (others keep running); started at once when the
+    /// worker runs. Returns their names.
+    pub async fn apply(&self, specs: Vec<DeckySpec>) -> Vec<String> {
+        let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+        {
+            let mut fleet = self.fleet.lock().await;
+            for mut spec in specs {
+                spec.host = Some(self.host.clone());
+                if let Some(i) = fleet.iter().position(|r| r.spec.name == spec.name) {
+                    let old = fleet.remove(i);
+                    if let Some(decky) = old.decky {
+                        decky.stop(STOP_GRACE).await;
+                    }
+                }
+                fleet.push(Running {
+                    spec,
+                    decky: None,
+                    state: "stopped",
+                    error: None,
+                });
+            }
+        }
+        if *self.running.lock().await {
+            self.start_all().await;
+        }
+        names
+    }
+
+    /// Stops and forgets one decky; false when there is none of that name.
+    pub async fn remove(&self, name: &str) -> bool {
+        let removed = {
+            let mut fleet = self.fleet.lock().await;
+            fleet
+                .iter()
+                .position(|r| r.spec.name == name)
+                .map(|i| fleet.remove(i))
+        };
+        let Some(entry) = removed else {
+            return false;
+        };
+        if let Some(decky) = entry.decky {
+            decky.stop(STOP_GRACE).await;
+        }
+        self.announce(name, "torn_down", None);
+        true
     }
 
     /// Starts or stops the worker.
@@ -116,8 +165,20 @@ impl Deckies {
             .await
             .iter()
             .map(|r| DeckyStatus {
-                id: r.spec.name.clone(),
-                state: r.state.to_owned(),
+                ip: r.spec.bind.first().copied(),
+                os: Some(r.spec.os.as_str().to_owned()),
+                services: r
+                    .decky
+                    .as_ref()
+                    .map(|d| {
+                        d.listening()
+                            .iter()
+                            .map(|(name, addr)| ((*name).to_owned(), addr.port()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                error: r.error.clone(),
+                ..DeckyStatus::new(r.spec.name.clone(), r.state)
             })
             .collect()
     }
@@ -148,11 +209,13 @@ impl Deckies {
                 Ok(decky) => {
                     entry.decky = Some(decky);
                     entry.state = "running";
+                    entry.error = None;
                     tracing::info!(decky = %entry.spec.name, "decky running");
                     self.announce(&entry.spec.name, "running", None);
                 }
                 Err(e) => {
                     entry.state = "failed";
+                    entry.error = Some(e.to_string());
                     tracing::error!(decky = %entry.spec.name, error = %e, "decky failed to start");
                     self.announce(&entry.spec.name, "failed", Some(e.to_string()));
                 }

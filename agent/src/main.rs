@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod control;
 mod deckies;
+mod driver;
 mod fleet;
 mod state;
 

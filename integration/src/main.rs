@@ -31,6 +31,8 @@ enum Bench {
     },
     /// One decnet-decky on loopback: redis connection rate, idle RSS, RSS with 1,000 connections.
     Decky,
+    /// The agent's local driver: 100 deckies up and torn down, RSS per decky at 1,000.
+    Fleet,
     /// One agent→master QUIC mTLS link with the durable outbox: throughput, latency, resume after a partition.
     Mesh,
 }
@@ -54,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
         Bench::Api => decnet_integration::bench::api::run().await?,
         Bench::Decky => decnet_integration::bench::decky::run().await?,
         Bench::Mesh => decnet_integration::bench::mesh::run().await?,
+        Bench::Fleet => decnet_integration::bench::fleet::run().await?,
     };
     report.print(cli.json)
 }

@@ -13,7 +13,7 @@ use common::{Master, Proc, command, run, tempdir};
 #[test]
 fn token_enroll_run_revoke_with_the_real_binaries() {
     let tmp = tempdir();
-    let master = Master::up(tmp.path());
+    let master = Master::up(tmp.path(), "[embedded]\ndemo = false\n");
 
     let bad = master.hosts(&["enroll-token", "--name", "Bad_Name"]);
     assert!(!bad.ok, "an invalid host name must be refused");

@@ -1,6 +1,7 @@
 //! Running the master against a database: connect, migrate, bootstrap, serve until shutdown.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -12,24 +13,29 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, AppState};
 use crate::bootstrap;
 use crate::config::MasterConfig;
+use crate::embedded_agent::{self, EmbeddedAgent};
 use crate::http;
 use crate::ingest::Ingest;
 use crate::store::Store;
 use crate::swarm::{Swarm, SwarmSettings};
 
 /// Runs the API until `shutdown`; the pool is closed before returning.
+///
+/// `embedded_dir` is `up`'s data directory: with it the master also runs its own agent and
+/// the demo fleet (`embedded.demo`).
 pub async fn run(
     listener: TcpListener,
     pg: tokio_postgres::Config,
     config: &MasterConfig,
     jwt_secret: Secret,
+    embedded_dir: Option<&Path>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let store = tokio::select! {
         store = Store::connect(pg, &config.database) => store?,
         () = shutdown.cancelled() => return Ok(()),
     };
-    let result = serve(listener, &store, config, jwt_secret, shutdown).await;
+    let result = serve(listener, &store, config, jwt_secret, embedded_dir, shutdown).await;
     store.close();
     tracing::info!("database pool closed");
     result
@@ -40,6 +46,7 @@ async fn serve(
     store: &Store,
     config: &MasterConfig,
     jwt_secret: Secret,
+    embedded_dir: Option<&Path>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     store.migrate().await?;
@@ -64,8 +71,12 @@ async fn serve(
                     .map_or_else(|e| e.to_string(), |a| a.to_string()),
                 swarm.enrollment().master_addrs.join(", ")
             );
+            let embedded_host = embedded_dir
+                .filter(|_| config.embedded.demo)
+                .and_then(|_| embedded_agent::HOST.parse().ok());
             builder = builder
                 .mesh(swarm.view())
+                .deployer(swarm.deployer(embedded_host))
                 .enrollment((*swarm.enrollment()).clone());
             Some(swarm)
         }
@@ -77,7 +88,22 @@ async fn serve(
     let state = builder.build();
     tracing::info!(%addr, "API listening");
     println!("DECNET master listening on http://{addr}");
+    let agent = match (&swarm, embedded_dir) {
+        (Some(swarm), Some(dir)) => {
+            match EmbeddedAgent::start(&config.embedded, dir, store, &swarm.enrollment()).await {
+                Ok(agent) => agent,
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "embedded agent not started: no demo fleet");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let served = http::serve(listener, api::router(state), shutdown).await;
+    if let Some(agent) = agent {
+        agent.stop().await;
+    }
     if let Some(swarm) = swarm {
         swarm.shutdown().await;
     }

@@ -160,6 +160,14 @@ pub struct EmbeddedConfig {
     pub data_dir: PathBuf,
     /// PostgreSQL server bin directory; found automatically when unset.
     pub pg_bindir: Option<PathBuf>,
+    /// Run an agent beside the master (host `local`) with the demo fleet.
+    pub demo: bool,
+    /// The `decnet-agent` binary [default: next to `decnet-master`].
+    pub agent_bin: Option<PathBuf>,
+    /// First loopback address of the demo fleet.
+    pub demo_first_ip: std::net::Ipv4Addr,
+    /// Added to every demo port [default: 0 as root, 10000 otherwise].
+    pub demo_port_offset: Option<u16>,
 }
 
 impl Default for EmbeddedConfig {
@@ -167,6 +175,10 @@ impl Default for EmbeddedConfig {
         Self {
             data_dir: PathBuf::from("./var/decnet"),
             pg_bindir: None,
+            demo: true,
+            agent_bin: None,
+            demo_first_ip: std::net::Ipv4Addr::new(127, 77, 0, 10),
+            demo_port_offset: None,
         }
     }
 }
@@ -289,6 +301,12 @@ impl MasterConfig {
         }
         if self.embedded.data_dir.as_os_str().is_empty() {
             problems.push("embedded.data_dir", "must not be empty");
+        }
+        if self.embedded.demo && !self.embedded.demo_first_ip.is_loopback() {
+            problems.push(
+                "embedded.demo_first_ip",
+                "must be a loopback address (127.x.y.z): the demo fleet never listens elsewhere",
+            );
         }
         let mesh = &self.mesh;
         if mesh.enabled {

@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod embedded;
+pub mod embedded_agent;
 pub mod hosts_cmd;
 pub mod http;
 pub mod ingest;

@@ -32,5 +32,5 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
         .clone()
         .context("jwt_secret: is required")?;
     let listener = http::bind(valid.listen)?;
-    app::run(listener, pg, &valid.config, jwt_secret, shutdown).await
+    app::run(listener, pg, &valid.config, jwt_secret, None, shutdown).await
 }

@@ -37,7 +37,15 @@ pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()
         tracing::info!(
             "database_url is set: using the external database instead of an embedded one"
         );
-        return app::run(listener, pg, &valid.config, jwt_secret, shutdown).await;
+        return app::run(
+            listener,
+            pg,
+            &valid.config,
+            jwt_secret,
+            Some(&data_dir),
+            shutdown,
+        )
+        .await;
     }
 
     let db = EmbeddedDatabase::start(&data_dir, valid.config.embedded.pg_bindir.as_deref()).await?;
@@ -49,6 +57,7 @@ pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()
             db.connection_config(),
             &valid.config,
             jwt_secret,
+            Some(&data_dir),
             shutdown,
         )
         .await

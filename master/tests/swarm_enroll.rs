@@ -38,13 +38,21 @@ async fn start(store: &Store, pki: &std::path::Path) -> Swarm {
     };
     let broker = Broker::new(BrokerConfig::default());
     let ingest = Ingest::new(store.clone(), Bus::disabled("ingest"));
-    Swarm::start(&settings, store, &broker, ingest).await.unwrap()
+    Swarm::start(&settings, store, &broker, ingest)
+        .await
+        .unwrap()
 }
 
 async fn token(store: &Store, swarm: &Swarm, name: &str) -> EnrollmentToken {
-    let created = tokens::create(store, &swarm.enrollment(), name, Duration::from_secs(900), None)
-        .await
-        .unwrap();
+    let created = tokens::create(
+        store,
+        &swarm.enrollment(),
+        name,
+        Duration::from_secs(900),
+        None,
+    )
+    .await
+    .unwrap();
     EnrollmentToken::decode(&created.token).unwrap()
 }
 

@@ -71,10 +71,7 @@ impl ControlHandler for Workers {
                 Ok(ControlResponse::Status(HostStatus {
                     agent_version: "test".into(),
                     uptime_s: 1,
-                    deckies: vec![DeckyStatus {
-                        id: "d1".into(),
-                        state: "running".into(),
-                    }],
+                    deckies: vec![DeckyStatus::new("d1", "running")],
                     workers,
                 }))
             }

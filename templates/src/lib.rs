@@ -16,6 +16,8 @@
 //! | [`services`] | the registry and the emulators (`redis`, `mysql`, ...) |
 //! | [`decky`] | starting and stopping a whole decky |
 //! | [`shell`] | the virtual host (one model of kernel, CPU, users, processes, files) and the SANS-IO shell ssh and telnet share |
+//! | [`catalog`] | service slugs and ports, archetypes, distro profiles, OS families and their network-stack profiles |
+//! | [`fleet`] | fleet definitions (CLI flags, INI fleet files) parsed into validated [`spec::DeckySpec`]s |
 //! | [`recording`] | asciinema v2 session transcripts: day shards, rotation, and [`recording::read_session`] |
 //!
 //! # Writing a service
@@ -61,8 +63,10 @@
 //!    `nmap -sV` names the claimed product and version.
 
 pub mod artifacts;
+pub mod catalog;
 pub mod decky;
 pub mod emit;
+pub mod fleet;
 pub mod persona;
 pub mod recording;
 pub mod server;

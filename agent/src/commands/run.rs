@@ -21,9 +21,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let identity = AgentIdentity::load(state.root())
         .with_context(|| format!("cannot load the identity in {}", state.root().display()))?;
     let host = identity.host().to_string();
-    let specs = match &args.fleet {
-        Some(path) => crate::fleet::load(path, &state.deckies())?,
-        None => Vec::new(),
+    let specs = match (&args.fleet, args.demo) {
+        (Some(path), _) => crate::fleet::load(path, &state.deckies())?,
+        (None, true) => {
+            crate::fleet::demo(args.demo_first_ip, args.demo_port_offset, &state.deckies())?
+        }
+        (None, false) => Vec::new(),
     };
 
     let broker = Broker::new(BrokerConfig::default());
@@ -46,7 +49,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     config.state_dir = Some(state.root().to_path_buf());
     let link = AgentLink::builder(config, identity, broker.clone())
         .durable(Arc::new(outbox.clone()))
-        .handler(Arc::new(AgentControl::new(deckies.clone())))
+        .handler(Arc::new(AgentControl::new(
+            deckies.clone(),
+            state.deckies(),
+        )))
         .start()
         .context("cannot start the link to the master")?;
     tracing::info!(%host, masters = ?file.masters, "agent running");

@@ -5,4 +5,5 @@ pub mod api_load;
 pub mod api_seed;
 pub mod bus;
 pub mod decky;
+pub mod fleet;
 pub mod mesh;

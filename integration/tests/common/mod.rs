@@ -167,10 +167,15 @@ pub struct Master {
 }
 
 impl Master {
-    pub fn up(data_dir: &Path) -> Master {
+    /// `extra` is appended to the configuration file (e.g. an `[embedded]` table).
+    pub fn up(data_dir: &Path, extra: &str) -> Master {
         let port = free_port();
         let config = data_dir.join("master.toml");
-        std::fs::write(&config, "[mesh]\nlisten = \"127.0.0.1:0\"\n").unwrap();
+        std::fs::write(
+            &config,
+            format!("[mesh]\nlisten = \"127.0.0.1:0\"\n{extra}"),
+        )
+        .unwrap();
         let mut cmd = command("decnet-master");
         cmd.args(["up", "--data-dir"])
             .arg(data_dir.join("var"))

@@ -6,6 +6,8 @@
 //! by another process (`decnet-master hosts revoke`) so a revoked link closes within a second.
 
 mod authority;
+mod deployer;
+mod fleet_sync;
 mod sync;
 pub mod tokens;
 mod view;
@@ -30,6 +32,7 @@ use crate::store::Store;
 use crate::store::hosts;
 
 pub use authority::DbAuthority;
+pub use deployer::MeshDeployer;
 pub use view::SwarmView;
 
 /// File in the PKI directory telling CLI commands how agents reach this master.
@@ -90,6 +93,7 @@ pub struct Swarm {
     enrollment: Arc<Enrollment>,
     registry: Arc<MemoryRegistry>,
     cancel: CancellationToken,
+    tasks: parking_lot::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Swarm {
@@ -163,12 +167,15 @@ impl Swarm {
         });
         enrollment.save(&settings.pki_dir)?;
         let cancel = CancellationToken::new();
-        tokio::spawn(sync::run(
-            store.clone(),
-            mesh.clone(),
-            registry.clone(),
-            cancel.clone(),
-        ));
+        let tasks = vec![
+            tokio::spawn(sync::run(
+                store.clone(),
+                mesh.clone(),
+                registry.clone(),
+                cancel.clone(),
+            )),
+            tokio::spawn(fleet_sync::run(store.clone(), mesh.clone(), cancel.clone())),
+        ];
         tracing::info!(
             mesh = %mesh_addr,
             enroll = ?enroll.local_addr().ok(),
@@ -182,6 +189,7 @@ impl Swarm {
             enrollment,
             registry,
             cancel,
+            tasks: parking_lot::Mutex::new(tasks),
         })
     }
 
@@ -200,14 +208,24 @@ impl Swarm {
         Arc::new(SwarmView::new(self.mesh.clone()))
     }
 
+    /// Deployments over the mesh; `embedded` is the host of `decnet-master up`'s own agent.
+    pub fn deployer(&self, embedded: Option<HostName>) -> Arc<MeshDeployer> {
+        Arc::new(MeshDeployer::new(self.mesh.clone(), embedded))
+    }
+
     /// Hosts whose certificates are pinned right now.
     pub fn pinned_hosts(&self) -> Vec<HostName> {
         self.registry.hosts()
     }
 
-    /// Closes the endpoints and stops the background sync.
+    /// Closes the endpoints and stops the background sync (waiting for it, so nothing
+    /// touches the database after this returns).
     pub async fn shutdown(&self) {
         self.cancel.cancel();
+        let tasks: Vec<_> = self.tasks.lock().drain(..).collect();
+        for task in tasks {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
+        }
         self.enroll.shutdown().await;
         self.mesh.shutdown().await;
     }

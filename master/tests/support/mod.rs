@@ -52,6 +52,8 @@ pub fn command(args: &[&str]) -> Command {
     cmd.env("RUST_LOG", "info");
     // Several masters run at once in tests: each mesh endpoint takes a free port.
     cmd.env("DECNET_MESH__LISTEN", "127.0.0.1:0");
+    // The embedded agent and its demo fleet are tested in integration/.
+    cmd.env("DECNET_EMBEDDED__DEMO", "false");
     cmd
 }
 

@@ -97,6 +97,32 @@ pub struct DeckyStatus {
     pub id: String,
     /// Reconciler state (e.g. `running`).
     pub state: String,
+    /// Its address; absent from older agents.
+    #[serde(default)]
+    pub ip: Option<std::net::IpAddr>,
+    /// OS family it imitates.
+    #[serde(default)]
+    pub os: Option<String>,
+    /// Services and the ports they listen on.
+    #[serde(default)]
+    pub services: Vec<(String, u16)>,
+    /// Why it is not running, if it failed.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl DeckyStatus {
+    /// A status with only the id and state known.
+    pub fn new(id: impl Into<String>, state: impl Into<String>) -> Self {
+        DeckyStatus {
+            id: id.into(),
+            state: state.into(),
+            ip: None,
+            os: None,
+            services: Vec::new(),
+            error: None,
+        }
+    }
 }
 
 /// One worker in a [`HostStatus`].

@@ -1,0 +1,3 @@
+//! Decky drivers: how a planned fleet becomes running deckies.
+
+pub mod local;
