@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 . deploy/lib/prereqs.sh
 
 # Real clients and peers used by the tests and benchmarks.
-decnet_apt_install "${DECNET_BUILD_PACKAGES[@]}" nats-server redis-tools default-mysql-client nmap curl lftp swaks openssh-client sshpass telnet openssl
+decnet_apt_install "${DECNET_BUILD_PACKAGES[@]}" nats-server redis-tools default-mysql-client nmap curl lftp swaks openssh-client sshpass telnet openssl hydra iproute2 postgresql-client
 decnet_rust
 if ! cargo nextest --version >/dev/null 2>&1; then
     echo "==> installing cargo-nextest"
@@ -32,8 +32,9 @@ decnet_node
 echo "==> dashboard end-to-end tests (Debian Chromium, real decnet-master up)"
 decnet_apt_install chromium
 # Debug builds of decnet-master read web/dist at run time, so the binary the
-# Rust tests just built serves the dashboard that was built above.
-cargo build --locked --bin decnet-master
+# Rust tests just built serves the dashboard that was built above. `up` runs
+# the demo fleet on the decnet-agent binary next to it, so build both.
+cargo build --locked --bin decnet-master --bin decnet-agent
 (cd web && DECNET_MASTER_BIN="${CARGO_TARGET_DIR:-$PWD/../target}/debug/decnet-master" npm run e2e)
 
 echo "==> all checks passed"

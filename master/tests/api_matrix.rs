@@ -134,6 +134,12 @@ fn cases(s: &Seeded, attacker: &str, tracking: &str) -> BTreeMap<String, Case> {
             "POST /api/v1/hosts/{name}/revoke",
             case(Admin, format!("/hosts/{}/revoke", s.spare_host), 200),
         ),
+        (
+            "POST /api/v1/hosts/{name}/workers/{worker}",
+            // The matrix's master has no mesh: an authorised call is answered 503.
+            case(Admin, format!("/hosts/{}/workers/deckies", s.host), 503)
+                .json(json!({"action": "stop"})),
+        ),
         ("GET /api/v1/deckies", case(Viewer, "/deckies", 200)),
         (
             "GET /api/v1/deckies/{name}",

@@ -78,6 +78,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     })
     .await;
     link.shutdown().await;
+    // The decky-side count the swarm test compares the master's database with.
+    println!(
+        "DECNET agent {host} stopped: events appended {}, acknowledged by the master {}",
+        outbox.next_seq().saturating_sub(1),
+        outbox.acked()
+    );
     if let Err(e) = outbox.close() {
         tracing::warn!(error = %e, "outbox close failed");
     }

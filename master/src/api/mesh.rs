@@ -57,6 +57,11 @@ pub trait MeshView: Send + Sync + std::fmt::Debug {
 
     /// Whether a real mesh stands behind this view.
     fn is_wired(&self) -> bool;
+
+    /// The mesh itself, for control calls; `None` without one.
+    fn control(&self) -> Option<decnet_mesh::quic::MasterMesh> {
+        None
+    }
 }
 
 /// No mesh: every link unknown.

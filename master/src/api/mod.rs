@@ -24,6 +24,7 @@ mod stats;
 mod stream;
 mod users;
 mod views;
+mod workers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -200,6 +201,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(auth::routes())
         .merge(users::routes())
         .merge(hosts::routes())
+        .merge(workers::routes())
         .merge(deckies::routes())
         .merge(events::routes())
         .merge(attackers::routes())

@@ -86,10 +86,15 @@ fn shard_path(shard: &str, root: Option<&FsPath>) -> Option<PathBuf> {
     if !path.is_absolute() || path.components().any(|c| matches!(c, Component::ParentDir)) {
         return None;
     }
+    // Only day shards are served: `sessions-*.jsonl`, or the decky writer's
+    // `DECKY_SERVICE_DAY[.N].jsonl` inside a `transcripts` directory.
     let is_shard = |p: &FsPath| {
-        p.file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with("sessions-") && n.ends_with(".jsonl"))
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let in_transcripts = p
+            .parent()
+            .and_then(|d| d.file_name())
+            .is_some_and(|d| d == "transcripts");
+        name.ends_with(".jsonl") && (name.starts_with("sessions-") || in_transcripts)
     };
     // Checked on the resolved path too, so a symlink cannot point elsewhere.
     let real = std::fs::canonicalize(&path).ok()?;
@@ -282,6 +287,15 @@ mod tests {
             dir.path().file_name().unwrap().to_str().unwrap()
         );
         assert!(shard_path(&dotted, None).is_none());
+        // The decky writer's names are served from a transcripts directory only.
+        let transcripts = dir.path().join("transcripts");
+        std::fs::create_dir(&transcripts).unwrap();
+        let decky_shard = transcripts.join("web-01_ssh_2026-04-24.jsonl");
+        std::fs::write(&decky_shard, "").unwrap();
+        assert!(shard_path(decky_shard.to_str().unwrap(), None).is_some());
+        let loose = dir.path().join("web-01_ssh_2026-04-24.jsonl");
+        std::fs::write(&loose, "").unwrap();
+        assert!(shard_path(loose.to_str().unwrap(), None).is_none());
         assert!(check_sid("../etc").is_err() && check_sid("3f2a-b_c").is_ok());
     }
 }

@@ -14,6 +14,14 @@ use tokio_util::sync::CancellationToken;
 use crate::store::Store;
 use crate::store::deckies::{self, DeckyReport, DeckyService, DeckyState};
 
+/// What agents publish on `decky.{id}.state`.
+#[derive(Debug, serde::Deserialize)]
+struct StateNotice {
+    decky: String,
+    host: String,
+    state: String,
+}
+
 const EVERY: Duration = Duration::from_secs(5);
 const DEADLINE: Duration = Duration::from_secs(5);
 
@@ -27,7 +35,11 @@ pub async fn run(store: Store, mesh: MasterMesh, cancel: CancellationToken) {
         tokio::select! {
             () = cancel.cancelled() => break,
             _ = ticker.tick() => {}
-            Some(_) = notices.next() => {
+            Some(env) = notices.next() => {
+                match env.decode::<StateNotice>() {
+                    Ok(n) => tracing::info!(host = %n.host, decky = %n.decky, state = %n.state, "decky state notice"),
+                    Err(e) => tracing::warn!(topic = %env.topic(), error = %e, "undecodable decky state notice"),
+                }
                 // Coalesce a burst of notices (a fleet starting) into one refresh.
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

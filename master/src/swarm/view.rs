@@ -40,4 +40,8 @@ impl MeshView for SwarmView {
     fn is_wired(&self) -> bool {
         true
     }
+
+    fn control(&self) -> Option<MasterMesh> {
+        Some(self.mesh.clone())
+    }
 }
