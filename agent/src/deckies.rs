@@ -167,6 +167,7 @@ impl Deckies {
             .map(|r| DeckyStatus {
                 ip: r.spec.bind.first().copied(),
                 os: Some(r.spec.os.as_str().to_owned()),
+                persona: Some(format!("{} ({})", r.spec.hostname, r.spec.distro)),
                 services: r
                     .decky
                     .as_ref()

@@ -2,16 +2,19 @@
 // directory, reads the one-time admin password from its stdout, and stops it
 // (Ctrl-C, so PostgreSQL stops too) when the run ends.
 //
-// DECNET_MASTER_BIN   path to the (release) binary; required unless
+// DECNET_MASTER_BIN   path to the binary; required unless
 // DECNET_E2E_BASE_URL + DECNET_E2E_ADMIN_PASSWORD point at a master already running.
+// `decnet-master up` runs its own agent (the `decnet-agent` binary next to it,
+// enrolled as host `local`) with the demo fleet on 127.77.9.10-12, ports +20000.
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEMO_ENV } from './demo';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const START_TIMEOUT_MS = 120_000;
@@ -75,7 +78,14 @@ export default async function globalSetup(): Promise<(() => Promise<void>) | voi
     return async () => rmSync(stateDir, { recursive: true, force: true });
   }
   const bin = process.env.DECNET_MASTER_BIN;
-  if (!bin) throw new Error('set DECNET_MASTER_BIN to the decnet-master binary (e.g. ../target/release/decnet-master)');
+  if (!bin) throw new Error('set DECNET_MASTER_BIN to the decnet-master binary (e.g. ../target/debug/decnet-master)');
+  const agentBin = process.env.DECNET_EMBEDDED__AGENT_BIN ?? join(dirname(bin), 'decnet-agent');
+  if (!existsSync(agentBin)) {
+    throw new Error(
+      `${agentBin} is missing: \`decnet-master up\` runs the demo fleet on the decnet-agent binary next to it ` +
+        '(cargo build -p decnet-master -p decnet-agent), or set DECNET_EMBEDDED__AGENT_BIN',
+    );
+  }
 
   const port = await freePort();
   // Short path: PostgreSQL's socket path must fit in 107 bytes.
@@ -85,8 +95,14 @@ export default async function globalSetup(): Promise<(() => Promise<void>) | voi
   const log = createWriteStream(join(artifacts, 'master.log'));
   const child = spawn(bin, ['up', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    // The mesh takes a free port so a master already on 8443 does not collide.
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info', DECNET_MESH__LISTEN: '127.0.0.1:0' },
+    // The mesh takes a free port so a master already on 8443 does not collide; the demo
+    // fleet takes its own loopback addresses and ports (a host sshd may hold port 22).
+    env: {
+      ...process.env,
+      RUST_LOG: process.env.RUST_LOG ?? 'info',
+      DECNET_MESH__LISTEN: '127.0.0.1:0',
+      ...DEMO_ENV,
+    },
   });
   child.stderr?.pipe(log, { end: false });
 

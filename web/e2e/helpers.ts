@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,52 @@ import type { Page } from '@playwright/test';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const run = promisify(execFile);
+
+export interface Ran {
+  /** Exit code, or -1 when killed (timeout) or not started. */
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a program with `input` on its stdin (several chunks are typed `pauseMs` apart,
+ * like a person at a keyboard); resolves with its exit code and output whatever the code.
+ */
+export function runWithInput(
+  cmd: string,
+  args: string[],
+  input: string | string[] = '',
+  timeoutMs = 30_000,
+  pauseMs = 700,
+): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    child.stdin.on('error', () => undefined);
+    const chunks = typeof input === 'string' ? [input] : input;
+    void (async () => {
+      for (const [i, chunk] of chunks.entries()) {
+        if (i > 0) await new Promise((r) => setTimeout(r, pauseMs));
+        if (child.exitCode !== null || child.stdin.destroyed) return;
+        child.stdin.write(chunk);
+      }
+      child.stdin.end();
+    })();
+  });
+}
 
 export function base(): string {
   const url = process.env.DECNET_E2E_BASE_URL;

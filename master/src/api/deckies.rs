@@ -199,18 +199,8 @@ fn target(host: Option<String>) -> Result<Target, ApiError> {
 }
 
 fn json_spec(specs: Vec<serde_json::Value>) -> Result<(Vec<String>, Spec), ApiError> {
-    let mut names = Vec::with_capacity(specs.len());
-    for (i, s) in specs.iter().enumerate() {
-        let name = s
-            .get("name")
-            .and_then(|n| n.as_str())
-            .ok_or_else(|| ApiError::invalid(format!("deckies[{i}].name is required")))?;
-        check_name(name).map_err(|_| {
-            ApiError::invalid(format!("deckies[{i}].name must match ^[a-z0-9-]{{1,64}}$"))
-        })?;
-        names.push(name.to_owned());
-    }
-    Ok((names, Spec::Json(serde_json::Value::Array(specs))))
+    let ini = fleet_ini::json_to_ini(&specs)?;
+    Ok((fleet_ini::decky_names(&ini)?, Spec::Ini(ini)))
 }
 
 fn spec_of(
@@ -325,7 +315,7 @@ async fn deploy(
         .deployer
         .submit(request)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(|e| ApiError::invalid(e.0))?;
     tracing::info!(by = %admin.user.username, id = %tracking.id, deckies = tracking.deckies.len(), state = ?tracking.state, "deployment requested");
     Ok((StatusCode::ACCEPTED, Json(tracking)))
 }
@@ -370,7 +360,7 @@ async fn teardown(
         .deployer
         .submit(request)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(|e| ApiError::invalid(e.0))?;
     tracing::info!(by = %admin.user.username, id = %tracking.id, state = ?tracking.state, "teardown requested");
     Ok((StatusCode::ACCEPTED, Json(tracking)))
 }

@@ -85,7 +85,7 @@ async fn record(
             name: d.id.clone(),
             host: host.to_string(),
             ip: d.ip,
-            persona: None,
+            persona: d.persona.clone(),
             os: d.os.clone(),
             state: state_of(&d.state),
             last_error: d.error.clone(),

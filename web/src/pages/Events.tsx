@@ -18,6 +18,7 @@ import { StateBadge } from '../components/StateBadge';
 
 const MAX_ROWS = 500;
 const PAGE = 200;
+const HISTOGRAM_REFRESH_MS = 2000;
 
 export const RANGES: { value: string; label: string; seconds: number }[] = [
   { value: '15m', label: 'Last 15 minutes', seconds: 15 * 60 },
@@ -100,14 +101,34 @@ export function Events() {
     15000,
   );
 
+  // Live events also redraw the histogram, at most once per HISTOGRAM_REFRESH_MS.
+  const reloadHistogram = histogram.reload;
+  const histogramTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const refreshHistogramSoon = useCallback(() => {
+    if (histogramTimer.current) return;
+    histogramTimer.current = setTimeout(() => {
+      histogramTimer.current = null;
+      reloadHistogram();
+    }, HISTOGRAM_REFRESH_MS);
+  }, [reloadHistogram]);
+  useEffect(
+    () => () => {
+      if (histogramTimer.current) clearTimeout(histogramTimer.current);
+    },
+    [],
+  );
+
   const onLive = useCallback(
     (data: unknown) => {
       const event = toEvent(data);
       if (!event || !parsed || !matchesEvent(parsed, event)) return;
       if (pausedRef.current) setBuffered((b) => [event, ...b].slice(0, MAX_ROWS));
-      else setEvents((cur) => mergeEvents(cur, [event]));
+      else {
+        setEvents((cur) => mergeEvents(cur, [event]));
+        refreshHistogramSoon();
+      }
     },
-    [parsed],
+    [parsed, refreshHistogramSoon],
   );
   const stream = useStream<unknown>('/stream', onLive);
 

@@ -62,6 +62,15 @@ export function archetypeDeckies(archetype: string, count: number, taken: Iterab
   return out;
 }
 
+/**
+ * The fleet INI file of an archetype deployment: one section per decky. Agents take
+ * INI fleet files only (the master refuses JSON decky specs); addresses, hostnames
+ * and distros are chosen by the agent.
+ */
+export function archetypeIni(deckies: DeckySpec[]): string {
+  return deckies.map((d) => `[${d.name}]\narchetype = ${String(d.archetype ?? '')}\n`).join('\n');
+}
+
 function serviceLabel(s: DeckyService): string {
   return s.port != null ? `${s.service}/${s.port}` : s.service;
 }
@@ -196,7 +205,7 @@ function DeployForm({
         setError('The count must be a whole number from 1 to 500.');
         return;
       }
-      request = { deckies: archetypeDeckies(archetype, count, deckies.map((d) => d.name)) };
+      request = { ini: archetypeIni(archetypeDeckies(archetype, count, deckies.map((d) => d.name))) };
     }
     if (host) request.host = host;
     setBusy(true);

@@ -5,7 +5,7 @@ import { histogramSummary } from '../components/histogramSummary';
 import { formatBytes, isRecorded } from './AttackerDetail';
 import { newPasswordProblem } from './ChangePassword';
 import { mergeEvents } from './Events';
-import { archetypeDeckies, groupByHost } from './Fleet';
+import { archetypeDeckies, archetypeIni, groupByHost } from './Fleet';
 import { enrollCommand, shellQuote } from './Hosts';
 
 const e = (id: string, ts: string): DecnetEvent => ({
@@ -54,6 +54,12 @@ describe('archetypeDeckies', () => {
       { name: 'web-server-4', archetype: 'web-server' },
       { name: 'web-server-5', archetype: 'web-server' },
     ]);
+  });
+
+  it('becomes an INI fleet file with one section per decky', () => {
+    expect(archetypeIni(archetypeDeckies('linux-server', 2, []))).toBe(
+      '[linux-server-1]\narchetype = linux-server\n\n[linux-server-2]\narchetype = linux-server\n',
+    );
   });
 });
 

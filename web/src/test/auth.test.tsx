@@ -150,11 +150,10 @@ describe('roles', () => {
     await waitFor(() => expect(screen.getByText('done')).toBeInTheDocument(), { timeout: 4000 });
     const body = api.calls.find((c) => c.path === '/api/v1/deckies/deploy')?.body;
     expect(body).toEqual({
-      deckies: [
-        { name: 'devops-host-1', archetype: 'devops-host' },
-        { name: 'devops-host-2', archetype: 'devops-host' },
-        { name: 'devops-host-3', archetype: 'devops-host' },
-      ],
+      ini:
+        '[devops-host-1]\narchetype = devops-host\n\n' +
+        '[devops-host-2]\narchetype = devops-host\n\n' +
+        '[devops-host-3]\narchetype = devops-host\n',
       host: 'sensor-1',
     });
     expect(screen.getByRole('button', { name: 'Tear down' })).toBeInTheDocument();

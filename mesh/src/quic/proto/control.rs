@@ -103,6 +103,9 @@ pub struct DeckyStatus {
     /// OS family it imitates.
     #[serde(default)]
     pub os: Option<String>,
+    /// Who it pretends to be (hostname and distro).
+    #[serde(default)]
+    pub persona: Option<String>,
     /// Services and the ports they listen on.
     #[serde(default)]
     pub services: Vec<(String, u16)>,
@@ -119,6 +122,7 @@ impl DeckyStatus {
             state: state.into(),
             ip: None,
             os: None,
+            persona: None,
             services: Vec::new(),
             error: None,
         }
