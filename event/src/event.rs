@@ -60,6 +60,11 @@ pub struct Event {
     /// Free text.
     #[serde(default)]
     pub msg: Option<String>,
+    /// W3C trace context of the connection that produced it (set on a connection's first
+    /// event, so one attacker connection is one trace from decky to database). Not part of
+    /// the RFC 5424 line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 /// Why an event is not valid.
@@ -190,6 +195,7 @@ pub struct EventBuilder {
     session_id: Option<String>,
     fields: BTreeMap<String, String>,
     msg: Option<String>,
+    traceparent: Option<String>,
 }
 
 impl EventBuilder {
@@ -280,6 +286,12 @@ impl EventBuilder {
         self
     }
 
+    /// Sets the W3C trace context (`traceparent`) of the producing connection.
+    pub fn traceparent(mut self, traceparent: Option<String>) -> Self {
+        self.traceparent = traceparent;
+        self
+    }
+
     /// Validates and returns the event.
     pub fn build(self) -> Result<Event, EventError> {
         let event = Event {
@@ -298,6 +310,7 @@ impl EventBuilder {
             session_id: self.session_id,
             fields: self.fields,
             msg: self.msg,
+            traceparent: self.traceparent,
         };
         event.validate()?;
         Ok(event)

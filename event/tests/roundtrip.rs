@@ -69,6 +69,7 @@ fn event() -> impl Strategy<Value = Event> {
                     session_id,
                     fields: fields.into_iter().collect::<BTreeMap<_, _>>(),
                     msg,
+                    traceparent: None,
                 }
             },
         )

@@ -19,11 +19,23 @@ struct Cli {
     /// Seconds sensor-01 stays cut off from the master.
     #[arg(long, default_value_t = 30)]
     partition_secs: u64,
+    /// Internal: run only the OTLP receiver on this address (the demo starts itself so).
+    #[arg(long, hide = true, value_name = "ADDR")]
+    otlp_receiver: Option<std::net::SocketAddr>,
+    /// Internal: where the receiver writes spans.
+    #[arg(long, hide = true, value_name = "FILE")]
+    otlp_out: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     decnet_runtime::crypto::install_crypto_provider();
+    if let (Some(listen), Some(out)) = (cli.otlp_receiver, cli.otlp_out.clone()) {
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(decnet_integration::swarm::otlp::serve(listen, out));
+    }
     let bin_dir = match cli.bin_dir {
         Some(dir) => dir,
         None => std::env::current_exe()?
@@ -39,6 +51,9 @@ fn main() -> anyhow::Result<()> {
     let ok = report.missing == 0 && report.duplicates == 0 && report.faults_survived.len() == 3;
     if !ok {
         anyhow::bail!("events were lost or duplicated");
+    }
+    if report.trace.is_none() {
+        anyhow::bail!("no trace spans decky, agent, mesh and master ingest");
     }
     if !report.transcript_replayed {
         anyhow::bail!("the ssh session transcript did not replay through the API");

@@ -1,6 +1,7 @@
 //! Issue 9's proof, run as a test: `decnet-swarm-demo` builds the swarm in network namespaces
 //! (root needed, as in CI), attacks it, cuts sensor-01 off for 30 s, SIGKILLs sensor-02's
-//! agent, restarts PostgreSQL, and reports; every event must be stored exactly once.
+//! agent, restarts PostgreSQL, and reports; every event must be stored exactly once, and an
+//! OTLP receiver must get one trace per attacker connection across every hop.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -42,5 +43,18 @@ fn swarm_survives_partition_agent_kill_and_database_restart() {
     assert!(report["attackers"].as_u64().unwrap() >= 1, "{report}");
     assert!(report["credentials"].as_u64().unwrap() >= 1, "{report}");
     assert_eq!(report["transcript_replayed"], true);
+    // One attacker connection is one trace: decky → agent → mesh → master ingest.
+    let trace: Vec<String> = serde_json::from_value(report["trace"].clone()).unwrap();
+    for span in [
+        "decky.connection@decnet-agent-",
+        "agent.outbox.append@decnet-agent-",
+        "mesh.durable.deliver@decnet-master",
+        "master.ingest.commit@decnet-master",
+    ] {
+        assert!(
+            trace.iter().any(|t| t.starts_with(span)),
+            "{span} missing from {trace:?}"
+        );
+    }
     eprintln!("swarm demo took {:?}", started.elapsed());
 }

@@ -94,3 +94,19 @@ pub fn event_span(env: &Envelope) -> tracing::Span {
     }
     span
 }
+
+/// The context a `traceparent` string names, if it is valid.
+pub fn context_of_traceparent(traceparent: &str) -> Option<Context> {
+    let cx = TraceContextPropagator::new().extract(&One(traceparent));
+    cx.span().span_context().is_valid().then_some(cx)
+}
+
+/// Makes `span` (not yet entered) a child of the span `traceparent` names; does nothing for
+/// an invalid value (a record from an untraced or foreign producer).
+pub fn continue_trace(span: &tracing::Span, traceparent: &str) {
+    if let Some(cx) = context_of_traceparent(traceparent)
+        && let Err(e) = span.set_parent(cx)
+    {
+        tracing::debug!(error = %e, "trace context not attached");
+    }
+}

@@ -164,6 +164,7 @@ impl SyslogLine {
             session_id,
             fields: params,
             msg: self.message(),
+            traceparent: None,
         }
     }
 }

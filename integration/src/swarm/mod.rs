@@ -6,6 +6,7 @@
 mod api;
 mod attack;
 mod netns;
+pub mod otlp;
 mod proc;
 
 use std::collections::BTreeMap;
@@ -59,7 +60,19 @@ pub struct Report {
     pub credentials: u64,
     /// Whether the SSH session transcript replayed through the API.
     pub transcript_replayed: bool,
+    /// `span@service` names of one attacker connection's trace, when one spans decky, agent,
+    /// mesh and master ingest.
+    pub trace: Option<Vec<String>>,
 }
+
+/// The spans one attacker connection's trace must hold.
+pub const TRACE_SPANS: [&str; 4] = [
+    "decky.connection",
+    "agent.outbox.append",
+    "mesh.durable.deliver",
+    "master.ingest.commit",
+];
+const OTLP: &str = "http://10.231.0.1:4318";
 
 fn step(what: &str) {
     eprintln!("==> {what}");
@@ -151,7 +164,9 @@ impl Agent {
             .arg(&self.state)
             .arg("--fleet")
             .arg(&self.fleet)
-            .env("RUST_LOG", "info");
+            .env("RUST_LOG", "info")
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", OTLP)
+            .env("OTEL_SERVICE_NAME", format!("decnet-agent-{}", self.name));
         let mut proc = Proc::spawn(self.name, cmd)?;
         proc.wait_line(
             &format!("DECNET agent {} running", self.name),
@@ -214,6 +229,15 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
     step("PostgreSQL (UNIX socket only)");
     let mut db = Database::start(&w.join("pg"))?;
 
+    step("OTLP trace receiver in the master namespace");
+    let spans = w.join("spans.jsonl");
+    let mut receiver_cmd = swarm.master.command(std::env::current_exe()?);
+    receiver_cmd
+        .args(["--otlp-receiver", "10.231.0.1:4318", "--otlp-out"])
+        .arg(&spans);
+    let mut receiver = Proc::spawn("OTLP receiver", receiver_cmd)?;
+    receiver.wait_line("OTLP receiver listening", Duration::from_secs(30))?;
+
     step("decnet-master serve in the master namespace");
     let config = w.join("master.toml");
     std::fs::write(
@@ -235,7 +259,9 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         ])
         .arg(&config)
         .env("DECNET_JWT_SECRET", random_hex(32))
-        .env("RUST_LOG", "info");
+        .env("RUST_LOG", "info")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", OTLP)
+        .env("OTEL_SERVICE_NAME", "decnet-master");
     let mut master = Proc::spawn("decnet-master", master_cmd)?;
     let password = master
         .wait_line("admin password: ", Duration::from_secs(60))?
@@ -441,6 +467,9 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
     let transcript_replayed = replayed(&api, &db)?;
 
     let _ = master.terminate(Duration::from_secs(30));
+    step("traces: one attacker connection from decky to master ingest");
+    let trace = otlp::complete_trace(&spans, &TRACE_SPANS)?;
+    let _ = receiver.terminate(Duration::from_secs(5));
     db.cluster.stop()?;
     Ok(Report {
         hosts,
@@ -453,6 +482,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         attackers,
         credentials,
         transcript_replayed,
+        trace,
     })
 }
 

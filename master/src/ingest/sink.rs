@@ -53,13 +53,29 @@ pub(super) fn decode(batch: Vec<(u64, Bytes)>) -> (Vec<Event>, Vec<Rejected>) {
 impl EventSink for MeshSink {
     async fn commit(&self, host: &HostName, batch: Vec<(u64, Bytes)>) -> Result<(), SinkError> {
         let (events, rejected) = decode(batch);
+        // Traced events (a connection's first) get a delivery span and, under it, a span for
+        // the database commit that stores them; both end when the commit returns.
+        let spans: Vec<(tracing::Span, tracing::Span)> = events
+            .iter()
+            .filter_map(|e| {
+                let tp = e.traceparent.as_deref()?;
+                let deliver = tracing::info_span!("mesh.durable.deliver", %host, event.id = %e.id);
+                decnet_mesh::trace::continue_trace(&deliver, tp);
+                let commit =
+                    tracing::info_span!(parent: &deliver, "master.ingest.commit", event.id = %e.id);
+                Some((deliver, commit))
+            })
+            .collect();
         if !rejected.is_empty() {
             tracing::warn!(%host, count = rejected.len(), "undecodable durable records stored as rejected");
         }
-        self.ingest
+        let result = self
+            .ingest
             .commit_with_rejected(host.as_str(), events, rejected)
             .await
             .map(drop)
-            .map_err(|e| SinkError(e.to_string()))
+            .map_err(|e| SinkError(e.to_string()));
+        drop(spans);
+        result
     }
 }

@@ -455,6 +455,7 @@ pub(crate) fn event_from_row(row: &Row) -> Result<Event, StoreError> {
         session_id: row.try_get("session_id")?,
         fields: fields.0,
         msg: row.try_get("msg")?,
+        traceparent: None,
     })
 }
 

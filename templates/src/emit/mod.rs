@@ -84,6 +84,9 @@ impl Emitter {
         if let Some(m) = draft.msg {
             b = b.msg(m);
         }
+        if draft.event_type == crate::session::event_types::CONNECT {
+            b = b.traceparent(decnet_mesh::trace::current_traceparent());
+        }
         match b.build() {
             Ok(event) => self.sink.emit(event),
             // Field names are code constants, so this is a bug in a service.

@@ -29,6 +29,12 @@ impl OutboxSink {
 
 impl EventSink for OutboxSink {
     fn emit(&self, event: Event) {
+        let span = event.traceparent.as_deref().map(|tp| {
+            let span = tracing::info_span!("agent.outbox.append", event.id = %event.id, decky = %event.decky);
+            decnet_mesh::trace::continue_trace(&span, tp);
+            span
+        });
+        let _entered = span.as_ref().map(tracing::Span::enter);
         let appended = event
             .to_cbor()
             .map_err(|e| e.to_string())

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+use tracing::Instrument as _;
 
 use rand::RngCore as _;
 use tokio::net::{TcpListener, TcpSocket};
@@ -115,10 +116,21 @@ pub async fn accept_loop(
         };
         let rt = Arc::clone(&rt);
         let stop = shutdown.clone();
-        tracker.spawn(async move {
-            let _permit = permit;
-            super::connection::serve(stream, conn, rt, stop).await;
-        });
+        // One span per attacker connection: its `connect` event carries the span's trace
+        // context, so agent, mesh and master ingest continue the same trace.
+        let span = tracing::info_span!(
+            "decky.connection",
+            service = rt.service.name(),
+            peer = %conn.peer,
+            session = %conn.session_id,
+        );
+        tracker.spawn(
+            async move {
+                let _permit = permit;
+                super::connection::serve(stream, conn, rt, stop).await;
+            }
+            .instrument(span),
+        );
     }
 }
 
