@@ -11,19 +11,23 @@ use decnet_mesh::quic::{
 };
 
 use crate::deckies::{self, Deckies};
+use crate::desired::DesiredFleet;
 
 /// Serves control calls against the agent's workers.
 pub struct AgentControl {
     deckies: Arc<Deckies>,
+    desired: DesiredFleet,
     data_root: PathBuf,
     started: Instant,
 }
 
 impl AgentControl {
-    /// Control over `deckies`; deployed deckies keep their files under `data_root`.
-    pub fn new(deckies: Arc<Deckies>, data_root: PathBuf) -> Self {
+    /// Control over `deckies`; deployments are recorded in `desired`, decky files go under
+    /// `data_root`.
+    pub fn new(deckies: Arc<Deckies>, desired: DesiredFleet, data_root: PathBuf) -> Self {
         AgentControl {
             deckies,
+            desired,
             data_root,
             started: Instant::now(),
         }
@@ -62,11 +66,17 @@ impl ControlHandler for AgentControl {
                 let specs = crate::fleet::from_text(text, &self.data_root)
                     .map_err(|e| RemoteError::Failed(format!("{e:#}")))?;
                 let deckies = self.deckies.apply(specs).await;
+                if let Err(e) = self.desired.deployed(text, &deckies) {
+                    tracing::error!(error = %format!("{e:#}"), "deployed, but not recorded: an agent restart will not bring these deckies back");
+                }
                 tracing::info!(?deckies, "deployed on the master's request");
                 Ok(ControlResponse::Deployed { deckies })
             }
             ControlRequest::Teardown { decky } => {
                 if self.deckies.remove(&decky).await {
+                    if let Err(e) = self.desired.removed(&decky) {
+                        tracing::error!(error = %format!("{e:#}"), %decky, "torn down, but not recorded");
+                    }
                     tracing::info!(%decky, "torn down on the master's request");
                     Ok(ControlResponse::TornDown { decky })
                 } else {

@@ -206,7 +206,7 @@ impl Deckies {
     async fn start_all(&self) {
         let mut fleet = self.fleet.lock().await;
         for entry in fleet.iter_mut().filter(|r| r.decky.is_none()) {
-            match decnet_templates::decky::start(&entry.spec, self.sink.clone()).await {
+            match crate::driver::local::start_one(&entry.spec, self.sink.clone()).await {
                 Ok(decky) => {
                     entry.decky = Some(decky);
                     entry.state = "running";

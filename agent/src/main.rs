@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod control;
 mod deckies;
+mod desired;
 mod driver;
 mod fleet;
 mod state;

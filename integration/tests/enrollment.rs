@@ -83,6 +83,37 @@ fn token_enroll_run_revoke_with_the_real_binaries() {
     assert_eq!(row["address"], "127.0.0.1");
     assert_eq!(row["cert_fingerprints"].as_array().unwrap().len(), 1);
 
+    // A deployment from the master survives an agent restart.
+    let token = api_token(&master);
+    let fleet = "[general]\nnet = 127.77.0.0/16\n\n[kept-01]\nip = 127.77.4.10\nservices = redis\n\n[kept-01.redis]\nport = 26380\n";
+    let deployed = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &format!("authorization: Bearer {token}"),
+        "-H",
+        "content-type: text/plain",
+        "--data-binary",
+        fleet,
+        &format!("{}/api/v1/deckies/deploy?host=sensor-01", master.api),
+    ]);
+    assert!(deployed.contains("\"id\""), "{deployed}");
+    wait_for_redis("127.77.4.10", 26380);
+    let status = agent.terminate(Duration::from_secs(10));
+    assert!(
+        status.success(),
+        "agent exit: {status:?}\n{}",
+        agent.stderr()
+    );
+    assert!(std::net::TcpStream::connect(("127.77.4.10", 26380)).is_err());
+    let mut again = command("decnet-agent");
+    again.args(["run", "--state-dir"]).arg(&state);
+    let mut agent = Proc::spawn(again);
+    agent.wait_line("agent restart", Duration::from_secs(30), |l| {
+        l.starts_with("DECNET agent sensor-01 running")
+    });
+    wait_for_redis("127.77.4.10", 26380);
+
     let revoked = master.hosts(&["revoke", "sensor-01"]);
     assert!(revoked.ok, "revoke failed: {}", revoked.stderr);
     let started = std::time::Instant::now();
@@ -111,4 +142,60 @@ fn token_enroll_run_revoke_with_the_real_binaries() {
         "agent exit: {status:?}\n{}",
         agent.stderr()
     );
+}
+
+fn curl(args: &[&str]) -> String {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "-m", "30"])
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Logs in as admin, changes the one-time password, returns a token.
+fn api_token(master: &Master) -> String {
+    let login = |password: &str| -> serde_json::Value {
+        let body = serde_json::json!({"username": "admin", "password": password}).to_string();
+        serde_json::from_str(&curl(&[
+            "-H",
+            "content-type: application/json",
+            "--data-binary",
+            &body,
+            &format!("{}/api/v1/auth/login", master.api),
+        ]))
+        .unwrap()
+    };
+    let first = login(&master.password);
+    let token = first["access_token"].as_str().unwrap().to_owned();
+    let change = serde_json::json!({"current_password": master.password, "new_password": "enrollment-test-Passw0rd"}).to_string();
+    let changed: serde_json::Value = serde_json::from_str(&curl(&[
+        "-H",
+        "content-type: application/json",
+        "-H",
+        &format!("authorization: Bearer {token}"),
+        "--data-binary",
+        &change,
+        &format!("{}/api/v1/auth/change-password", master.api),
+    ]))
+    .unwrap();
+    changed["access_token"].as_str().unwrap().to_owned()
+}
+
+fn wait_for_redis(ip: &str, port: u16) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-h", ip, "-p", &port.to_string(), "PING"])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&out.stdout).contains("PONG") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no decky answers on {ip}:{port}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

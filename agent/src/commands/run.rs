@@ -12,6 +12,7 @@ use decnet_templates::emit::outbox::OutboxSink;
 use crate::cli::RunArgs;
 use crate::control::AgentControl;
 use crate::deckies::Deckies;
+use crate::desired::DesiredFleet;
 use crate::state::StateDir;
 
 /// Runs the enrolled agent until SIGINT/SIGTERM.
@@ -21,13 +22,21 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let identity = AgentIdentity::load(state.root())
         .with_context(|| format!("cannot load the identity in {}", state.root().display()))?;
     let host = identity.host().to_string();
-    let specs = match (&args.fleet, args.demo) {
+    let desired = DesiredFleet::new(state.root());
+    let mut specs = match (&args.fleet, args.demo) {
         (Some(path), _) => crate::fleet::load(path, &state.deckies())?,
         (None, true) => {
             crate::fleet::demo(args.demo_first_ip, args.demo_port_offset, &state.deckies())?
         }
         (None, false) => Vec::new(),
     };
+    // Deckies the master deployed before a restart come back, unless the fleet file now
+    // defines a decky of the same name.
+    for spec in desired.specs(&state.deckies())? {
+        if !specs.iter().any(|s| s.name == spec.name) {
+            specs.push(spec);
+        }
+    }
 
     let broker = Broker::new(BrokerConfig::default());
     let _bus_server = match BusServer::bind(broker.clone(), ServerConfig::new(state.bus_socket()))
@@ -51,6 +60,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .durable(Arc::new(outbox.clone()))
         .handler(Arc::new(AgentControl::new(
             deckies.clone(),
+            desired,
             state.deckies(),
         )))
         .start()

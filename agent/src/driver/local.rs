@@ -124,6 +124,23 @@ pub struct LocalFleet {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LocalDriver;
 
+/// Starts one decky in this process (its data directory created first), with errors that
+/// name the fix (privileged ports, data directory). Used for fleets and by `run`'s worker,
+/// which binds whatever addresses the sensor's fleet names.
+pub async fn start_one(
+    spec: &DeckySpec,
+    sink: Arc<dyn EventSink>,
+) -> Result<RunningDecky, LocalError> {
+    std::fs::create_dir_all(&spec.data_dir).map_err(|source| LocalError::DataDir {
+        decky: spec.name.clone(),
+        path: spec.data_dir.clone(),
+        source,
+    })?;
+    decky::start(spec, sink)
+        .await
+        .map_err(|e| LocalError::from_start(&spec.name, e))
+}
+
 impl LocalDriver {
     /// Starts every decky of `specs` (concurrently), all or nothing, events to `sink`.
     pub async fn deploy(
@@ -141,17 +158,12 @@ impl LocalDriver {
                     ip: *ip,
                 });
             }
-            std::fs::create_dir_all(&spec.data_dir).map_err(|source| LocalError::DataDir {
-                decky: spec.name.clone(),
-                path: spec.data_dir.clone(),
-                source,
-            })?;
         }
         let mut tasks = JoinSet::new();
         for (index, spec) in specs.into_iter().enumerate() {
             let sink = Arc::clone(&sink);
             tasks.spawn(async move {
-                let result = decky::start(&spec, sink).await;
+                let result = start_one(&spec, sink).await;
                 (index, spec, result)
             });
         }
@@ -186,8 +198,7 @@ impl LocalDriver {
                         running,
                     },
                 )),
-                Err(e) => {
-                    let err = LocalError::from_start(&spec.name, e);
+                Err(err) => {
                     // Report the failure of the earliest decky in plan order.
                     if first_error.as_ref().is_none_or(|(i, _)| index < *i) {
                         first_error = Some((index, err));
