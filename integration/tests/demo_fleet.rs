@@ -160,8 +160,12 @@ async fn demo_fleet_events_reach_the_api() {
     );
     assert!(events.iter().any(|e| e["event_type"] == "connect"));
 
-    let status = master.proc.terminate(Duration::from_secs(30));
-    assert!(status.success(), "{status:?}\n{}", master.proc.stderr());
+    let status = master.proc.terminate(Duration::from_secs(30)).unwrap();
+    assert!(
+        status.success(),
+        "{status:?}\n{}",
+        master.proc.stderr_text()
+    );
     // The embedded agent went with the master: nothing listens on the demo ports any more.
     assert!(std::net::TcpStream::connect(("127.77.3.11", 26379)).is_err());
 }

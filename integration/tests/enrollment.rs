@@ -73,10 +73,10 @@ fn token_enroll_run_revoke_with_the_real_binaries() {
 
     let mut agent_cmd = command("decnet-agent");
     agent_cmd.args(["run", "--state-dir"]).arg(&state);
-    let mut agent = Proc::spawn(agent_cmd);
-    agent.wait_line("agent start", Duration::from_secs(30), |l| {
-        l.starts_with("DECNET agent sensor-01 running")
-    });
+    let mut agent = Proc::spawn("decnet-agent", agent_cmd).unwrap();
+    agent
+        .wait_line("DECNET agent sensor-01 running", Duration::from_secs(30))
+        .unwrap();
     master.wait_status("sensor-01", "online", Duration::from_secs(20));
     let rows = master.host_rows();
     let row = rows.iter().find(|r| r["name"] == "sensor-01").unwrap();
@@ -99,19 +99,19 @@ fn token_enroll_run_revoke_with_the_real_binaries() {
     ]);
     assert!(deployed.contains("\"id\""), "{deployed}");
     wait_for_redis("127.77.4.10", 26380);
-    let status = agent.terminate(Duration::from_secs(10));
+    let status = agent.terminate(Duration::from_secs(10)).unwrap();
     assert!(
         status.success(),
         "agent exit: {status:?}\n{}",
-        agent.stderr()
+        agent.stderr_text()
     );
     assert!(std::net::TcpStream::connect(("127.77.4.10", 26380)).is_err());
     let mut again = command("decnet-agent");
     again.args(["run", "--state-dir"]).arg(&state);
-    let mut agent = Proc::spawn(again);
-    agent.wait_line("agent restart", Duration::from_secs(30), |l| {
-        l.starts_with("DECNET agent sensor-01 running")
-    });
+    let mut agent = Proc::spawn("decnet-agent", again).unwrap();
+    agent
+        .wait_line("DECNET agent sensor-01 running", Duration::from_secs(30))
+        .unwrap();
     wait_for_redis("127.77.4.10", 26380);
 
     let revoked = master.hosts(&["revoke", "sensor-01"]);
@@ -121,13 +121,17 @@ fn token_enroll_run_revoke_with_the_real_binaries() {
     // The live link is closed by the master within about a second of the revocation.
     let deadline = started + Duration::from_secs(5);
     loop {
-        if master.proc.stderr().contains("host revoked: link closed") {
+        if master
+            .proc
+            .stderr_text()
+            .contains("host revoked: link closed")
+        {
             break;
         }
         assert!(
             std::time::Instant::now() < deadline,
             "link not closed:\n{}",
-            master.proc.stderr()
+            master.proc.stderr_text()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -136,11 +140,11 @@ fn token_enroll_run_revoke_with_the_real_binaries() {
         "revocation took {:?}",
         started.elapsed()
     );
-    let status = agent.terminate(Duration::from_secs(10));
+    let status = agent.terminate(Duration::from_secs(10)).unwrap();
     assert!(
         status.success(),
         "agent exit: {status:?}\n{}",
-        agent.stderr()
+        agent.stderr_text()
     );
 }
 

@@ -7,7 +7,7 @@ mod api;
 mod attack;
 mod netns;
 pub mod otlp;
-mod proc;
+pub mod proc;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

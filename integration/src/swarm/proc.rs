@@ -63,23 +63,38 @@ impl Proc {
         snapshot(&self.err)
     }
 
+    /// Everything printed on stderr so far, as one text.
+    pub fn stderr_text(&self) -> String {
+        self.stderr().join("\n")
+    }
+
     /// Waits for a stdout line starting with `prefix`.
     pub fn wait_line(&mut self, prefix: &str, timeout: Duration) -> anyhow::Result<String> {
+        self.wait_for(prefix, timeout, |l| l.starts_with(prefix))
+    }
+
+    /// Waits for a stdout line matching `pred` (`what` names it in the error).
+    pub fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> anyhow::Result<String> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(line) = self.stdout().into_iter().find(|l| l.starts_with(prefix)) {
+            if let Some(line) = self.stdout().into_iter().find(|l| pred(l)) {
                 return Ok(line);
             }
             if let Some(status) = self.child.try_wait()? {
                 bail!(
-                    "{} exited ({status}) before printing {prefix:?}:\n{}",
+                    "{} exited ({status}) before printing {what:?}:\n{}",
                     self.name,
                     self.stderr().join("\n")
                 );
             }
             if Instant::now() > deadline {
                 bail!(
-                    "{} printed no {prefix:?} within {timeout:?}:\n{}",
+                    "{} printed no {what:?} within {timeout:?}:\n{}",
                     self.name,
                     self.stderr().join("\n")
                 );

@@ -1,11 +1,9 @@
 //! Running the real DECNET binaries of this workspace as separate processes.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)] // shared by several test binaries
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A binary built beside this test (`cargo test --workspace` builds every package's binaries).
@@ -54,93 +52,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A child process whose stdout and stderr lines are collected; killed on drop.
-pub struct Proc {
-    pub child: Child,
-    out: Arc<Mutex<Vec<String>>>,
-    err: Arc<Mutex<Vec<String>>>,
-}
-
-fn collect(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            sink.lock().unwrap().push(line);
-        }
-    });
-    lines
-}
-
-impl Proc {
-    pub fn spawn(mut cmd: Command) -> Proc {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = collect(child.stdout.take().unwrap());
-        let err = collect(child.stderr.take().unwrap());
-        Proc { child, out, err }
-    }
-
-    pub fn stdout(&self) -> Vec<String> {
-        self.out.lock().unwrap().clone()
-    }
-
-    pub fn stderr(&self) -> String {
-        self.err.lock().unwrap().join("\n")
-    }
-
-    /// Waits for a stdout line matching `pred`, failing with the process output.
-    pub fn wait_line(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(line) = self.stdout().into_iter().find(|l| pred(l)) {
-                return line;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {what} within {timeout:?}\nstdout:\n{}\nstderr:\n{}",
-                self.stdout().join("\n"),
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// SIGTERM, then the exit status (SIGKILL after `grace`).
-    pub fn terminate(&mut self, grace: Duration) -> std::process::ExitStatus {
-        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + grace;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                return self.child.wait().unwrap();
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    }
-
-    pub fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.terminate(Duration::from_secs(10));
-        }
-    }
-}
+pub use decnet_integration::swarm::proc::Proc;
 
 /// Output of a command run to completion.
 pub struct Output {
@@ -181,14 +93,13 @@ impl Master {
             .arg(data_dir.join("var"))
             .args(["--listen", &format!("127.0.0.1:{port}"), "--config"])
             .arg(&config);
-        let proc = Proc::spawn(cmd);
-        let line = proc.wait_line("admin password", Duration::from_secs(90), |l| {
-            l.starts_with("admin password: ")
-        });
+        let mut proc = Proc::spawn("decnet-master", cmd).unwrap();
+        let line = proc
+            .wait_line("admin password: ", Duration::from_secs(90))
+            .unwrap();
         let password = line.trim_start_matches("admin password: ").to_owned();
-        proc.wait_line("mesh line", Duration::from_secs(30), |l| {
-            l.starts_with("DECNET mesh on ")
-        });
+        proc.wait_line("DECNET mesh on ", Duration::from_secs(30))
+            .unwrap();
         Master {
             proc,
             data_dir: data_dir.join("var"),
@@ -228,7 +139,7 @@ impl Master {
             assert!(
                 Instant::now() < deadline,
                 "host {name} not {status} within {timeout:?}: {rows:?}\nmaster stderr:\n{}",
-                self.proc.stderr()
+                self.proc.stderr_text()
             );
             std::thread::sleep(Duration::from_millis(200));
         }
