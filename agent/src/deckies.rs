@@ -1,6 +1,7 @@
 //! The `deckies` worker: the desired fleet, started in-process (local driver) and reported
 //! on the bus as `decky.{id}.state`.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -196,9 +197,10 @@ impl Deckies {
                     .spec
                     .bind
                     .first()
-                    .map_or_else(|| "-".to_owned(), ToString::to_string);
-                let services: Vec<&str> = r.spec.services.keys().map(String::as_str).collect();
-                format!("{} {} {}", r.spec.name, ip, services.join(","))
+                    .copied()
+                    .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+                let services: Vec<String> = r.spec.services.keys().cloned().collect();
+                crate::driver::local::summary_line(&r.spec.name, ip, &services)
             })
             .collect()
     }

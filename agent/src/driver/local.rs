@@ -110,8 +110,13 @@ impl LocalDecky {
 
     /// The `NAME IP service,service,…` line `deploy --foreground` prints.
     pub fn summary_line(&self) -> String {
-        format!("{} {} {}", self.name, self.ip, self.services.join(","))
+        summary_line(&self.name, self.ip, &self.services)
     }
+}
+
+/// `NAME IP service,service,…`: how a running decky is announced on stdout.
+pub fn summary_line(name: &str, ip: IpAddr, services: &[String]) -> String {
+    format!("{name} {ip} {}", services.join(","))
 }
 
 /// A fleet of in-process deckies; [`LocalFleet::stop`] ends them all.

@@ -109,14 +109,46 @@ pub trait Deployer: Send + Sync + std::fmt::Debug {
     async fn status(&self, id: Uuid) -> Option<Tracking>;
 }
 
+/// Requests remembered; the oldest are forgotten past this.
+const KEEP: usize = 1000;
+
+/// The tracking states of recent requests, bounded to the latest [`KEEP`]. Clones share it.
+#[derive(Debug, Clone, Default)]
+pub struct TrackingBook {
+    requests: std::sync::Arc<Mutex<HashMap<Uuid, Tracking>>>,
+}
+
+impl TrackingBook {
+    /// Records `tracking`, forgetting the oldest request when full (ids are UUIDv7).
+    pub fn record(&self, tracking: &Tracking) {
+        let mut map = self.requests.lock();
+        if map.len() >= KEEP
+            && let Some(oldest) = map.keys().min().copied()
+        {
+            map.remove(&oldest);
+        }
+        map.insert(tracking.id, tracking.clone());
+    }
+
+    /// Moves request `id` to `state` with `message`.
+    pub fn update(&self, id: Uuid, state: DeployState, message: String) {
+        if let Some(t) = self.requests.lock().get_mut(&id) {
+            t.state = state;
+            t.message = message;
+        }
+    }
+
+    /// Where request `id` stands.
+    pub fn get(&self, id: Uuid) -> Option<Tracking> {
+        self.requests.lock().get(&id).cloned()
+    }
+}
+
 /// Records requests without dispatching them (no agent link exists yet).
 #[derive(Debug, Default)]
 pub struct RecordingDeployer {
-    requests: Mutex<HashMap<Uuid, Tracking>>,
+    book: TrackingBook,
 }
-
-/// Requests remembered; the oldest are forgotten past this.
-const KEEP: usize = 1000;
 
 #[async_trait::async_trait]
 impl Deployer for RecordingDeployer {
@@ -132,17 +164,11 @@ impl Deployer for RecordingDeployer {
                 .into(),
             requested_at: OffsetDateTime::now_utc(),
         };
-        let mut map = self.requests.lock();
-        if map.len() >= KEEP
-            && let Some(oldest) = map.keys().min().copied()
-        {
-            map.remove(&oldest);
-        }
-        map.insert(tracking.id, tracking.clone());
+        self.book.record(&tracking);
         Ok(tracking)
     }
 
     async fn status(&self, id: Uuid) -> Option<Tracking> {
-        self.requests.lock().get(&id).cloned()
+        self.book.get(id)
     }
 }

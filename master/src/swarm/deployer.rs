@@ -1,33 +1,28 @@
 //! [`Deployer`] over the mesh: deploy and teardown requests become control calls on the
 //! target agent; their progress is kept for `GET /deckies/deploy/{id}`.
 
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use decnet_mesh::quic::{ControlRequest, ControlResponse, MasterMesh};
 use decnet_pki::HostName;
-use parking_lot::Mutex;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::api::deploy::{
-    DeployError, DeployState, Deployer, Operation, Request, Spec, Target, Tracking,
+    DeployError, DeployState, Deployer, Operation, Request, Spec, Target, Tracking, TrackingBook,
 };
 
 /// How long an agent may take to apply a deployment.
 const DEPLOY_DEADLINE: Duration = Duration::from_secs(120);
-/// Requests remembered; the oldest are forgotten past this.
-const KEEP: usize = 1000;
 
 /// Dispatches over the mesh.
 #[derive(Clone)]
 pub struct MeshDeployer {
     mesh: MasterMesh,
     embedded: Option<HostName>,
-    requests: Arc<Mutex<HashMap<Uuid, Tracking>>>,
+    book: TrackingBook,
 }
 
 impl std::fmt::Debug for MeshDeployer {
@@ -45,25 +40,8 @@ impl MeshDeployer {
         MeshDeployer {
             mesh,
             embedded,
-            requests: Arc::new(Mutex::new(HashMap::new())),
+            book: TrackingBook::default(),
         }
-    }
-
-    fn update(&self, id: Uuid, state: DeployState, message: String) {
-        if let Some(t) = self.requests.lock().get_mut(&id) {
-            t.state = state;
-            t.message = message;
-        }
-    }
-
-    fn remember(&self, tracking: &Tracking) {
-        let mut map = self.requests.lock();
-        if map.len() >= KEEP
-            && let Some(oldest) = map.keys().min().copied()
-        {
-            map.remove(&oldest);
-        }
-        map.insert(tracking.id, tracking.clone());
     }
 }
 
@@ -113,7 +91,7 @@ impl Deployer for MeshDeployer {
             },
             requested_at: OffsetDateTime::now_utc(),
         };
-        self.remember(&tracking);
+        self.book.record(&tracking);
         if !connected {
             return Ok(tracking);
         }
@@ -121,14 +99,15 @@ impl Deployer for MeshDeployer {
         let this = self.clone();
         let id = request.id;
         tokio::spawn(async move {
-            this.update(id, DeployState::Running, format!("{host} is applying it"));
+            this.book
+                .update(id, DeployState::Running, format!("{host} is applying it"));
             let mut done = Vec::new();
             for call in calls {
                 match this.mesh.call(&host, call, DEPLOY_DEADLINE).await {
                     Ok(ControlResponse::Deployed { deckies }) => done.extend(deckies),
                     Ok(ControlResponse::TornDown { decky }) => done.push(decky),
                     Ok(other) => {
-                        this.update(
+                        this.book.update(
                             id,
                             DeployState::Failed,
                             format!("unexpected answer: {other:?}"),
@@ -137,12 +116,12 @@ impl Deployer for MeshDeployer {
                     }
                     Err(e) => {
                         tracing::warn!(%id, %host, error = %e, "deployment failed");
-                        this.update(id, DeployState::Failed, e.to_string());
+                        this.book.update(id, DeployState::Failed, e.to_string());
                         return;
                     }
                 }
             }
-            this.update(
+            this.book.update(
                 id,
                 DeployState::Succeeded,
                 format!("done on {host}: {}", done.join(", ")),
@@ -152,6 +131,6 @@ impl Deployer for MeshDeployer {
     }
 
     async fn status(&self, id: Uuid) -> Option<Tracking> {
-        self.requests.lock().get(&id).cloned()
+        self.book.get(id)
     }
 }

@@ -91,7 +91,6 @@ pub struct Swarm {
     mesh: MasterMesh,
     enroll: EnrollmentServer,
     enrollment: Arc<Enrollment>,
-    registry: Arc<MemoryRegistry>,
     cancel: CancellationToken,
     tasks: parking_lot::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -187,7 +186,6 @@ impl Swarm {
             mesh,
             enroll,
             enrollment,
-            registry,
             cancel,
             tasks: parking_lot::Mutex::new(tasks),
         })
@@ -211,11 +209,6 @@ impl Swarm {
     /// Deployments over the mesh; `embedded` is the host of `decnet-master up`'s own agent.
     pub fn deployer(&self, embedded: Option<HostName>) -> Arc<MeshDeployer> {
         Arc::new(MeshDeployer::new(self.mesh.clone(), embedded))
-    }
-
-    /// Hosts whose certificates are pinned right now.
-    pub fn pinned_hosts(&self) -> Vec<HostName> {
-        self.registry.hosts()
     }
 
     /// Closes the endpoints and stops the background sync (waiting for it, so nothing
