@@ -25,6 +25,64 @@ pub enum Command {
     Catalog(CatalogCommand),
     /// Deploy a fleet of deckies from flags or an INI fleet file.
     Deploy(DeployArgs),
+    /// Remove container deckies (docker driver): their containers, routes and networks.
+    Teardown(TeardownArgs),
+    /// The decky container image.
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+/// Where the container engine is and which state directory the docker driver uses.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// Container engine API (`unix:///run/podman/podman.sock`, `tcp://HOST:PORT`)
+    /// [default: $DOCKER_HOST, else /var/run/docker.sock, else /run/podman/podman.sock].
+    #[arg(long, value_name = "ADDRESS")]
+    pub engine: Option<String>,
+    /// Agent state directory (desired deckies, image record, decky data, bus socket)
+    /// [default: /var/lib/decnet/agent].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Options of `teardown`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["decky", "all"])))]
+pub struct TeardownArgs {
+    /// The decky to remove (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub decky: Vec<String>,
+    /// Remove every decky of this host, and anything else carrying its DECNET labels.
+    #[arg(long)]
+    pub all: bool,
+    /// Engine and state directory.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// `image` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Build the decnet-decky image (Dockerfile on a pinned base when a registry answers,
+    /// else an offline root filesystem import) and record it by digest.
+    Build(ImageBuildArgs),
+}
+
+/// Options of `image build`.
+#[derive(Debug, Args)]
+pub struct ImageBuildArgs {
+    /// The decnet-decky binary to package [default: next to decnet-agent].
+    #[arg(long, value_name = "FILE")]
+    pub decky_bin: Option<PathBuf>,
+    /// Base image of the Dockerfile build.
+    #[arg(long, value_name = "IMAGE", default_value = "debian:bookworm-slim")]
+    pub base: String,
+    /// Do not try a registry: import a root filesystem built from local files.
+    #[arg(long)]
+    pub offline: bool,
+    /// Engine and state directory.
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 /// Options of `enroll`.
@@ -69,6 +127,13 @@ pub struct RunArgs {
         requires = "demo"
     )]
     pub demo_first_ip: std::net::Ipv4Addr,
+    /// Run container deckies (deployed with `deploy --driver docker`) instead of in-process
+    /// ones: reconciler, collector into the outbox.
+    #[arg(long, value_enum, default_value = "local")]
+    pub driver: Driver,
+    /// Container engine API (docker driver) [default: $DOCKER_HOST, else the Docker or Podman socket].
+    #[arg(long, value_name = "ADDRESS")]
+    pub engine: Option<String>,
     /// Added to every demo port [default: 0 as root, 10000 otherwise].
     #[arg(long, value_name = "N", requires = "demo")]
     pub demo_port_offset: Option<u16>,
@@ -158,6 +223,9 @@ pub struct DeployArgs {
     /// (DIR/NAME) [default: $TMPDIR/decnet-local for the local driver].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Engine and state directory (docker driver).
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 /// Extra help of `deploy`.
@@ -175,6 +243,19 @@ Local driver (--driver local --foreground):
   with 'permission denied; ports below 1024 need root or CAP_NET_BIND_SERVICE'
   and nothing keeps running; set port= in [DECKY.SERVICE] sections to run
   unprivileged.
+
+Docker driver (--driver docker):
+  One container per decky from the decnet-decky image (built on first use, or
+  with `decnet-agent image build`), on a macvlan network over --interface
+  (ipvlan L2 with --ipvlan; a bridge without --interface), with the persona's
+  MAC vendor, hostname and TCP/IP sysctls. The deckies are recorded in
+  STATE/docker/desired.json; deploy returns once every decky answers and
+  prints one 'NAME IP service,...' line per decky. The containers keep running
+  after deploy exits; `decnet-agent run --driver docker` keeps them converged,
+  and `decnet-agent teardown --decky NAME | --all` removes them. With
+  --foreground, deploy itself reconciles and prints the deckies' events as
+  RFC 5424 lines until SIGTERM (the containers stay). Needs root for the host
+  shim interface (without it the deckies run but the host cannot reach them).
 
 Services listed by `decnet-agent catalog services` as not implemented are
 refused at deploy (--dry-run still shows them, flagged).";

@@ -5,6 +5,7 @@ mod commands;
 mod control;
 mod deckies;
 mod desired;
+mod docker;
 mod driver;
 mod fleet;
 mod state;
@@ -30,6 +31,10 @@ fn main() -> anyhow::Result<()> {
                     Command::Enroll(args) => commands::enroll::run(args).await,
                     Command::Run(args) => commands::run::run(args).await,
                     Command::Deploy(args) => commands::deploy::run(args).await,
+                    Command::Teardown(args) => commands::docker::teardown(args).await,
+                    Command::Image(crate::cli::ImageCommand::Build(args)) => {
+                        commands::docker::image_build(args).await
+                    }
                     Command::Catalog(_) => Ok(()),
                 }
             })

@@ -48,9 +48,27 @@ impl StateDir {
         self.root.join("outbox")
     }
 
-    /// The host bus socket.
+    /// The host bus socket, alone in [`StateDir::run_dir`] so that directory can be
+    /// mounted into decky containers without exposing the identity beside it.
     pub fn bus_socket(&self) -> PathBuf {
-        self.root.join("bus.sock")
+        self.run_dir().join("bus.sock")
+    }
+
+    /// The directory of the bus socket.
+    pub fn run_dir(&self) -> PathBuf {
+        self.root.join("run")
+    }
+
+    /// The enrolled host name, else this machine's hostname (for unenrolled deploys).
+    pub fn host_name(&self) -> String {
+        if let Ok(file) = self.load() {
+            return file.host;
+        }
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .filter(|h| decnet_event::is_field_name(h))
+            .unwrap_or_else(|| "local".to_owned())
     }
 
     /// Where deckies keep artifacts and transcripts.

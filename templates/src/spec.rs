@@ -242,6 +242,77 @@ impl DeckySpec {
     }
 }
 
+impl DeckySpec {
+    /// The spec as TOML text that [`DeckySpec::parse`] reads back to an equal spec
+    /// (what the docker driver mounts into a decky's container).
+    pub fn to_toml(&self) -> String {
+        let s = |v: &str| toml::Value::String(v.to_owned());
+        let int = |v: u64| toml::Value::Integer(i64::try_from(v).unwrap_or(i64::MAX));
+        let mut top = toml::Table::new();
+        top.insert("name".into(), s(&self.name));
+        top.insert("hostname".into(), s(&self.hostname));
+        if let Some(h) = &self.host {
+            top.insert("host".into(), s(h));
+        }
+        let bind = self.bind.iter().map(|ip| s(&ip.to_string())).collect();
+        top.insert("bind".into(), toml::Value::Array(bind));
+        top.insert("os".into(), s(self.os.as_str()));
+        top.insert("distro".into(), s(&self.distro));
+        top.insert("data_dir".into(), s(&self.data_dir.to_string_lossy()));
+        if let Some(seed) = &self.seed {
+            top.insert("seed".into(), s(seed));
+        }
+        let l = &self.limits;
+        let limits: toml::Table = [
+            ("max_connections", int(l.max_connections as u64)),
+            (
+                "max_connections_per_ip",
+                int(l.max_connections_per_ip as u64),
+            ),
+            ("idle_timeout_s", int(l.idle_timeout.as_secs())),
+            ("session_timeout_s", int(l.session_timeout.as_secs())),
+            ("frame_timeout_s", int(l.frame_timeout.as_secs())),
+            ("max_frame_bytes", int(l.max_frame_bytes as u64)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        top.insert("limits".into(), toml::Value::Table(limits));
+        let services: toml::Table = self
+            .services
+            .iter()
+            .map(|(name, cfg)| (name.clone(), toml::Value::Table(cfg.table.table.clone())))
+            .collect();
+        top.insert("services".into(), toml::Value::Table(services));
+        toml::to_string(&top).unwrap_or_default()
+    }
+
+    /// Every `(address, port)` the spec's services listen on with TCP: the
+    /// `port` key or the catalogue's default.
+    pub fn tcp_endpoints(&self) -> Vec<std::net::SocketAddr> {
+        let mut out = Vec::new();
+        for (name, cfg) in &self.services {
+            let default = crate::catalog::service(name).map_or(0, |s| s.default_port());
+            let port = cfg
+                .table
+                .table
+                .get("port")
+                .and_then(toml::Value::as_integer)
+                .and_then(|p| u16::try_from(p).ok())
+                .unwrap_or(default);
+            if port == 0 {
+                continue;
+            }
+            out.extend(
+                self.bind
+                    .iter()
+                    .map(|ip| std::net::SocketAddr::new(*ip, port)),
+            );
+        }
+        out
+    }
+}
+
 fn parse_limits(mut t: ConfigTable) -> Result<Limits, SpecError> {
     let d = Limits::default();
     let secs = |v: Option<u64>, dflt: Duration| v.map(Duration::from_secs).unwrap_or(dflt);
@@ -466,6 +537,43 @@ impl ServiceConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn to_toml_round_trips() {
+        let text = r#"
+name = "rt-01"
+hostname = "rt01.corp"
+host = "sensor-a"
+bind = ["10.0.0.5"]
+os = "windows"
+distro = "debian"
+data_dir = "/var/lib/decnet/deckies/rt-01"
+seed = "abc"
+[limits]
+max_connections = 77
+idle_timeout_s = 9
+[services.http]
+port = 8080
+server = "nginx"
+[services.ssh]
+"#;
+        let spec = DeckySpec::parse(text).unwrap();
+        let again = DeckySpec::parse(&spec.to_toml()).unwrap();
+        assert_eq!(again.to_toml(), spec.to_toml());
+        assert_eq!(again.limits.max_connections, 77);
+        assert_eq!(again.limits.idle_timeout, Duration::from_secs(9));
+        assert_eq!(again.host.as_deref(), Some("sensor-a"));
+        assert_eq!(again.os, OsFamily::Windows);
+        let mut ends = again.tcp_endpoints();
+        ends.sort();
+        assert_eq!(
+            ends,
+            vec![
+                "10.0.0.5:22".parse().unwrap(),
+                "10.0.0.5:8080".parse().unwrap()
+            ]
+        );
+    }
 
     const MINIMAL: &str = r#"
         name = "decky-01"

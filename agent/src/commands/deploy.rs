@@ -1,5 +1,6 @@
 //! `decnet-agent deploy`: plan a fleet from flags or an INI file, print the
-//! plan (`--dry-run`), or run it with the local driver (`--foreground`).
+//! plan (`--dry-run`), run it with the local driver (`--foreground`), or hand it to the
+//! docker driver.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -28,7 +29,7 @@ pub async fn run(args: DeployArgs) -> anyhow::Result<()> {
         bail!("--json only applies to --dry-run");
     }
     match args.driver {
-        Driver::Docker => bail!("the docker driver is not built yet; use --driver local"),
+        Driver::Docker => super::docker::deploy(&plan, &source, &args).await,
         Driver::Local if !args.foreground => bail!(
             "the local driver runs deckies inside this process: add --foreground (they stop with it)"
         ),

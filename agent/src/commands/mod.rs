@@ -2,5 +2,6 @@
 
 pub mod catalog;
 pub mod deploy;
+pub mod docker;
 pub mod enroll;
 pub mod run;

@@ -9,10 +9,15 @@ use decnet_outbox::Outbox;
 use decnet_pki::AgentIdentity;
 use decnet_templates::emit::outbox::OutboxSink;
 
-use crate::cli::RunArgs;
+use decnet_templates::emit::EventSink;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Driver, EngineArgs, RunArgs};
+use crate::commands::docker::{DockerSetup, spawn_workers};
 use crate::control::AgentControl;
 use crate::deckies::Deckies;
 use crate::desired::DesiredFleet;
+use crate::docker::reconcile::Reconciler;
 use crate::state::StateDir;
 
 /// Runs the enrolled agent until SIGINT/SIGTERM.
@@ -67,6 +72,21 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .context("cannot start the link to the master")?;
     tracing::info!(%host, masters = ?file.masters, "agent running");
 
+    let containers = CancellationToken::new();
+    let mut container_tasks = Vec::new();
+    if args.driver == Driver::Docker {
+        let engine = EngineArgs {
+            engine: args.engine.clone(),
+            state_dir: Some(state.root().to_path_buf()),
+        };
+        let setup = DockerSetup::open(&engine).await?;
+        let driver = setup.driver().await?;
+        let reconciler = Reconciler::new(driver, setup.store());
+        let collected: Arc<dyn EventSink> = Arc::new(OutboxSink::new(outbox.clone()));
+        container_tasks = spawn_workers(&setup, reconciler, collected, &containers);
+        tracing::info!("container deckies: reconciler and collector running");
+    }
+
     deckies.set(specs).await;
     deckies.control(true).await;
     for line in deckies.summary().await {
@@ -80,6 +100,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let signal = decnet_runtime::shutdown::signal().await;
     tracing::info!(signal, "stopping");
     deckies.shutdown().await;
+    containers.cancel();
+    for task in container_tasks {
+        let _ = task.await;
+    }
     // Give the link a moment to stream what the last sessions produced.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
         while outbox.first_unacked() < outbox.next_seq() {

@@ -12,6 +12,7 @@
 mod archetypes;
 mod distros;
 mod os;
+mod oui;
 mod services;
 
 #[cfg(test)]
@@ -20,6 +21,7 @@ mod tests;
 pub use archetypes::{ARCHETYPES, Archetype, archetype};
 pub use distros::{DISTROS, Distro, HostnameStyle, distro_profile};
 pub use os::{NetworkProfile, OS_FAMILIES, network_profile};
+pub use oui::{NicVendor, format_mac, mac_address, nic_vendors};
 pub use services::{PortSpec, Proto, SERVICES, ServiceInfo, implemented_slugs, service};
 
 use serde::Serialize;

@@ -61,6 +61,21 @@ impl BusSink {
         })
     }
 
+    /// Connects in the background: events published before the bus server answers are
+    /// dropped and counted (the decky does not wait for the agent).
+    pub fn connect_lazy(path: &Path, decky: &str) -> Result<Self, BusSinkError> {
+        let topic = decnet_mesh::topic::decky::traffic(decky).map_err(|e| BusSinkError::Topic {
+            name: decky.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let client = SocketClient::connect(ClientConfig::new(path, &format!("decky-{decky}")));
+        Ok(BusSink {
+            bus: Bus::from(client),
+            topic,
+            dropped: AtomicU64::new(0),
+        })
+    }
+
     fn count_drop(&self, why: &dyn std::fmt::Display) {
         let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
         if n.is_power_of_two() {

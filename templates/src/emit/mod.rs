@@ -3,6 +3,8 @@
 //! * [`rfc5424_stdout::LineSink`]: one RFC 5424 line per event on stdout (no `--bus`).
 //! * [`bus::BusSink`]: CBOR events published on the host bus (`--bus PATH`).
 //! * [`memory::MemorySink`]: keeps events in memory, for tests.
+//! * [`Tee`]: every event to several sinks (a container decky: stdout for the
+//!   agent's collector, the durable path, and the bus for live subscribers).
 //!
 //! A sink never blocks the connection that emits: events are queued, and
 //! when a queue is full the event is dropped and counted in
@@ -92,5 +94,76 @@ impl Emitter {
             // Field names are code constants, so this is a bug in a service.
             Err(e) => tracing::error!(service, error = %e, "dropping an invalid event"),
         }
+    }
+}
+
+/// Hands every event to each of its sinks, in order.
+pub struct Tee {
+    sinks: Vec<Arc<dyn EventSink>>,
+}
+
+impl Tee {
+    /// A sink feeding all of `sinks`.
+    pub fn new(sinks: Vec<Arc<dyn EventSink>>) -> Self {
+        Tee { sinks }
+    }
+}
+
+impl std::fmt::Debug for Tee {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tee")
+            .field("sinks", &self.sinks.len())
+            .finish()
+    }
+}
+
+impl EventSink for Tee {
+    fn emit(&self, event: Event) {
+        if let Some((last, rest)) = self.sinks.split_last() {
+            for sink in rest {
+                sink.emit(event.clone());
+            }
+            last.emit(event);
+        }
+    }
+
+    fn dropped(&self) -> u64 {
+        self.sinks.iter().map(|s| s.dropped()).max().unwrap_or(0)
+    }
+
+    fn flush(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            for sink in &self.sinks {
+                sink.flush().await;
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tee_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn tee_delivers_every_event_to_every_sink() {
+        let a = Arc::new(memory::MemorySink::default());
+        let b = Arc::new(memory::MemorySink::default());
+        let tee = Tee::new(vec![a.clone(), b.clone()]);
+        for i in 0..3u16 {
+            tee.emit(
+                Event::builder()
+                    .decky("d")
+                    .service("ssh")
+                    .event_type("connect")
+                    .src("192.0.2.1:1".parse().unwrap())
+                    .dst_port(i)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        tee.flush().await;
+        assert_eq!(a.events().len(), 3);
+        assert_eq!(b.events().len(), 3);
+        assert_eq!(b.events()[2].dst_port, 2);
     }
 }
