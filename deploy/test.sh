@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 # Real clients and peers used by the tests and benchmarks.
 decnet_apt_install "${DECNET_BUILD_PACKAGES[@]}" nats-server redis-tools default-mysql-client nmap curl lftp swaks openssh-client sshpass telnet openssl hydra iproute2 postgresql-client
 decnet_rust
+# The docker driver's tests and benchmarks run against Podman's Docker API, and must.
+decnet_podman_api
+export DECNET_REQUIRE_ENGINE=1
 if ! cargo nextest --version >/dev/null 2>&1; then
     echo "==> installing cargo-nextest"
     cargo install --locked cargo-nextest

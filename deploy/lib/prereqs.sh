@@ -59,3 +59,28 @@ decnet_node() {
 decnet_npm_install() {
     npm ci --no-audit --no-fund || npm install --no-audit --no-fund --no-save
 }
+
+# decnet_podman_api — a container engine serving the Docker Engine API for the docker
+# driver: Podman from Debian with runc and cgroupfs (crun fails on setrlimit and on hybrid
+# cgroups here), its API service on /run/podman/podman.sock. Exports DOCKER_HOST.
+decnet_podman_api() {
+    decnet_apt_install podman runc iputils-ping
+    if [ ! -f /etc/containers/containers.conf ] || ! grep -q 'runtime = "runc"' /etc/containers/containers.conf; then
+        echo "==> configuring Podman (runc, cgroupfs, no default ulimits)"
+        decnet_sudo mkdir -p /etc/containers
+        printf '[containers]\ndefault_ulimits = []\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\n' \
+            | decnet_sudo tee /etc/containers/containers.conf >/dev/null
+    fi
+    export DOCKER_HOST=unix:///run/podman/podman.sock
+    if ! curl -fsS --unix-socket /run/podman/podman.sock http://d/_ping >/dev/null 2>&1; then
+        echo "==> starting Podman's Docker API on /run/podman/podman.sock"
+        decnet_sudo mkdir -p /run/podman
+        (decnet_sudo nohup podman system service --time=0 unix:///run/podman/podman.sock >/tmp/podman-api.log 2>&1 &)
+        for _ in $(seq 1 50); do
+            curl -fsS --unix-socket /run/podman/podman.sock http://d/_ping >/dev/null 2>&1 && return 0
+            sleep 0.2
+        done
+        echo "error: Podman's API did not come up; see /tmp/podman-api.log" >&2
+        return 1
+    fi
+}
