@@ -12,12 +12,14 @@ use decnet_mesh::quic::{
 
 use crate::deckies::{self, Deckies};
 use crate::desired::DesiredFleet;
+use crate::docker::fleet::ContainerFleet;
 
 /// Serves control calls against the agent's workers.
 pub struct AgentControl {
     deckies: Arc<Deckies>,
     desired: DesiredFleet,
     data_root: PathBuf,
+    containers: Option<ContainerFleet>,
     started: Instant,
 }
 
@@ -29,8 +31,15 @@ impl AgentControl {
             deckies,
             desired,
             data_root,
+            containers: None,
             started: Instant::now(),
         }
+    }
+
+    /// Deploys go to container deckies (`run --driver docker`) instead of in-process ones.
+    pub fn with_containers(mut self, containers: ContainerFleet) -> Self {
+        self.containers = Some(containers);
+        self
     }
 }
 
@@ -41,7 +50,13 @@ impl ControlHandler for AgentControl {
             ControlRequest::Status => Ok(ControlResponse::Status(HostStatus {
                 agent_version: env!("CARGO_PKG_VERSION").to_owned(),
                 uptime_s: self.started.elapsed().as_secs(),
-                deckies: self.deckies.status().await,
+                deckies: {
+                    let mut rows = self.deckies.status().await;
+                    if let Some(c) = &self.containers {
+                        rows.extend(c.status().await);
+                    }
+                    rows
+                },
                 workers: vec![WorkerStatus {
                     name: deckies::WORKER.to_owned(),
                     running: self.deckies.is_running().await,
@@ -63,6 +78,17 @@ impl ControlHandler for AgentControl {
             ControlRequest::Deploy { spec } => {
                 let text = std::str::from_utf8(&spec)
                     .map_err(|_| RemoteError::Failed("the fleet file is not UTF-8".into()))?;
+                if let Some(containers) = &self.containers {
+                    let deckies = containers
+                        .deploy(text)
+                        .await
+                        .map_err(|e| RemoteError::Failed(format!("{e:#}")))?;
+                    tracing::info!(
+                        ?deckies,
+                        "container deckies deployed on the master's request"
+                    );
+                    return Ok(ControlResponse::Deployed { deckies });
+                }
                 let specs = crate::fleet::from_text(text, &self.data_root)
                     .map_err(|e| RemoteError::Failed(format!("{e:#}")))?;
                 let deckies = self.deckies.apply(specs).await;
@@ -73,6 +99,16 @@ impl ControlHandler for AgentControl {
                 Ok(ControlResponse::Deployed { deckies })
             }
             ControlRequest::Teardown { decky } => {
+                if let Some(containers) = &self.containers {
+                    match containers.teardown(&decky).await {
+                        Ok(true) => {
+                            tracing::info!(%decky, "container decky torn down on the master's request");
+                            return Ok(ControlResponse::TornDown { decky });
+                        }
+                        Ok(false) => {}
+                        Err(e) => return Err(RemoteError::Failed(format!("{e:#}"))),
+                    }
+                }
                 if self.deckies.remove(&decky).await {
                     if let Err(e) = self.desired.removed(&decky) {
                         tracing::error!(error = %format!("{e:#}"), %decky, "torn down, but not recorded");

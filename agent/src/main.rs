@@ -16,6 +16,7 @@ use crate::cli::{Cli, Command};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    raise_fd_limit();
     decnet_runtime::crypto::install_crypto_provider();
     match cli.command {
         Command::Catalog(command) => commands::catalog::run(&command),
@@ -39,5 +40,17 @@ fn main() -> anyhow::Result<()> {
                 }
             })
         }
+    }
+}
+
+/// Every local decky holds a listener per service plus its connections: lift the soft
+/// open-file limit to the hard one so a large fleet is bounded by the host, not a default.
+fn raise_fd_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+        && soft < hard
+        && let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+    {
+        eprintln!("warning: cannot raise the open-file limit from {soft} to {hard}: {e}");
     }
 }

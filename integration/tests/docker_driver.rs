@@ -279,6 +279,33 @@ fn three_container_deckies_on_macvlan_answer_with_their_persona_and_leave_nothin
         },
     );
 
+    // A stranded container with this host's labels (a crash mid-deploy, say) is reaped.
+    let image: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(state.join("docker").join("image.json")).unwrap(),
+    )
+    .unwrap();
+    let ghost = format!("decnet-ghost-{tag}");
+    let (ok, out) = sh(
+        "podman",
+        &[
+            "create",
+            "--name",
+            &ghost,
+            "--label",
+            &format!("decnet.host={host}"),
+            "--label",
+            "decnet.decky=ghost",
+            image["id"].as_str().unwrap(),
+            "--version",
+        ],
+    );
+    assert!(ok, "podman create: {out}");
+    wait_until(
+        "the reaper removes the stranded container",
+        Duration::from_secs(30),
+        || !sh("podman", &["container", "exists", &ghost]).0,
+    );
+
     agent.terminate(Duration::from_secs(10)).unwrap();
     let mut teardown = common::command("decnet-agent");
     teardown

@@ -287,29 +287,35 @@ impl DeckySpec {
         toml::to_string(&top).unwrap_or_default()
     }
 
-    /// Every `(address, port)` the spec's services listen on with TCP: the
-    /// `port` key or the catalogue's default.
+    /// Each service and its TCP port: the `port` key or the catalogue's default (services
+    /// without a TCP port are left out).
+    pub fn service_ports(&self) -> Vec<(String, u16)> {
+        self.services
+            .iter()
+            .filter_map(|(name, cfg)| {
+                let default = crate::catalog::service(name).map_or(0, |s| s.default_port());
+                let port = cfg
+                    .table
+                    .table
+                    .get("port")
+                    .and_then(toml::Value::as_integer)
+                    .and_then(|p| u16::try_from(p).ok())
+                    .unwrap_or(default);
+                (port != 0).then(|| (name.clone(), port))
+            })
+            .collect()
+    }
+
+    /// Every `(address, port)` the spec's services listen on with TCP.
     pub fn tcp_endpoints(&self) -> Vec<std::net::SocketAddr> {
-        let mut out = Vec::new();
-        for (name, cfg) in &self.services {
-            let default = crate::catalog::service(name).map_or(0, |s| s.default_port());
-            let port = cfg
-                .table
-                .table
-                .get("port")
-                .and_then(toml::Value::as_integer)
-                .and_then(|p| u16::try_from(p).ok())
-                .unwrap_or(default);
-            if port == 0 {
-                continue;
-            }
-            out.extend(
+        self.service_ports()
+            .into_iter()
+            .flat_map(|(_, port)| {
                 self.bind
                     .iter()
-                    .map(|ip| std::net::SocketAddr::new(*ip, port)),
-            );
-        }
-        out
+                    .map(move |ip| std::net::SocketAddr::new(*ip, port))
+            })
+            .collect()
     }
 }
 

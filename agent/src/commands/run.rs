@@ -17,6 +17,7 @@ use crate::commands::docker::{DockerSetup, spawn_workers};
 use crate::control::AgentControl;
 use crate::deckies::Deckies;
 use crate::desired::DesiredFleet;
+use crate::docker::fleet::ContainerFleet;
 use crate::docker::reconcile::Reconciler;
 use crate::state::StateDir;
 
@@ -58,22 +59,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let sink = Arc::new(OutboxSink::new(outbox.clone()));
     let deckies = Arc::new(Deckies::new(&host, broker.clone(), sink));
 
-    let mut config = AgentConfig::new(file.masters[0].clone());
-    config.masters = file.masters.clone();
-    config.state_dir = Some(state.root().to_path_buf());
-    let link = AgentLink::builder(config, identity, broker.clone())
-        .durable(Arc::new(outbox.clone()))
-        .handler(Arc::new(AgentControl::new(
-            deckies.clone(),
-            desired,
-            state.deckies(),
-        )))
-        .start()
-        .context("cannot start the link to the master")?;
-    tracing::info!(%host, masters = ?file.masters, "agent running");
-
     let containers = CancellationToken::new();
     let mut container_tasks = Vec::new();
+    let mut container_fleet = None;
     if args.driver == Driver::Docker {
         let engine = EngineArgs {
             engine: args.engine.clone(),
@@ -81,11 +69,28 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         };
         let setup = DockerSetup::open(&engine).await?;
         let driver = setup.driver().await?;
+        container_fleet = Some(ContainerFleet::new(driver.clone(), setup.store()));
         let reconciler = Reconciler::new(driver, setup.store());
         let collected: Arc<dyn EventSink> = Arc::new(OutboxSink::new(outbox.clone()));
         container_tasks = spawn_workers(&setup, reconciler, collected, &containers);
         tracing::info!("container deckies: reconciler and collector running");
     }
+
+    let mut config = AgentConfig::new(file.masters[0].clone());
+    config.masters = file.masters.clone();
+    config.state_dir = Some(state.root().to_path_buf());
+    let link = AgentLink::builder(config, identity, broker.clone())
+        .durable(Arc::new(outbox.clone()))
+        .handler(Arc::new({
+            let control = AgentControl::new(deckies.clone(), desired, state.deckies());
+            match container_fleet {
+                Some(fleet) => control.with_containers(fleet),
+                None => control,
+            }
+        }))
+        .start()
+        .context("cannot start the link to the master")?;
+    tracing::info!(%host, masters = ?file.masters, "agent running");
 
     deckies.set(specs).await;
     deckies.control(true).await;

@@ -242,16 +242,16 @@ impl Collector {
                 if followed.contains_key(&id) {
                     continue;
                 }
-                let task = tokio::spawn(follow(
-                    self.docker.clone(),
-                    id.clone(),
+                let follow = Follow {
+                    from: self.checkpoints.get(&id),
+                    id: id.clone(),
                     decky,
-                    self.host.clone(),
-                    self.sink.clone(),
-                    self.checkpoints.clone(),
-                    self.collapser.clone(),
-                    cancel.clone(),
-                ));
+                    host: self.host.clone(),
+                    sink: self.sink.clone(),
+                    checkpoints: self.checkpoints.clone(),
+                    collapser: self.collapser.clone(),
+                };
+                let task = tokio::spawn(follow.run(self.docker.clone(), cancel.clone()));
                 followed.insert(id, task);
             }
             self.sink.flush().await;
@@ -267,104 +267,81 @@ impl Collector {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn follow(
-    docker: Docker,
+/// One container's log being followed.
+struct Follow {
     id: String,
     decky: String,
     host: String,
     sink: Arc<dyn EventSink>,
     checkpoints: Arc<Checkpoints>,
     collapser: Arc<Mutex<Collapser>>,
-    cancel: CancellationToken,
-) {
-    let from = checkpoints.get(&id);
-    let since = from.map_or(0, |t| i32::try_from(t.unix_timestamp()).unwrap_or(0));
-    let mut logs = docker
-        .logs(
-            &id,
-            Some(LogsOptions {
-                follow: true,
-                stdout: true,
-                stderr: false,
-                timestamps: true,
-                since,
-                ..Default::default()
-            }),
-        )
-        .boxed();
-    let mut pending: Vec<u8> = Vec::new();
-    loop {
-        let chunk = tokio::select! {
-            () = cancel.cancelled() => return,
-            c = logs.next() => c,
-        };
-        let bytes = match chunk {
-            Some(Ok(LogOutput::StdOut { message } | LogOutput::Console { message })) => message,
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => {
-                tracing::debug!(container = %id, error = %e, "log stream ended");
-                return;
-            }
-            None => return,
-        };
-        pending.extend_from_slice(&bytes);
-        while let Some(nl) = pending.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=nl).collect();
-            handle_line(
-                &line,
-                &decky,
-                &host,
-                from,
-                &id,
-                &sink,
-                &checkpoints,
-                &collapser,
-            );
-        }
-        if pending.len() > MAX_LINE {
-            let line: Vec<u8> = std::mem::take(&mut pending);
-            handle_line(
-                &line,
-                &decky,
-                &host,
-                from,
-                &id,
-                &sink,
-                &checkpoints,
-                &collapser,
-            );
-        }
-    }
+    /// The checkpoint it resumed from.
+    from: Option<OffsetDateTime>,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn handle_line(
-    line: &[u8],
-    decky: &str,
-    host: &str,
-    from: Option<OffsetDateTime>,
-    id: &str,
-    sink: &Arc<dyn EventSink>,
-    checkpoints: &Checkpoints,
-    collapser: &Mutex<Collapser>,
-) {
-    let text = String::from_utf8_lossy(line);
-    let Some((stamp, event)) = line_to_event(&text, decky, host) else {
-        return;
-    };
-    // Podman stamps whole seconds: lines of the checkpoint's own second are read again;
-    // they keep their event ids, so the master stores them once.
-    if let (Some(stamp), Some(from)) = (stamp, from)
-        && stamp < from
-    {
-        return;
+impl Follow {
+    async fn run(self, docker: Docker, cancel: CancellationToken) {
+        let since = self
+            .from
+            .map_or(0, |t| i32::try_from(t.unix_timestamp()).unwrap_or(0));
+        let mut logs = docker
+            .logs(
+                &self.id,
+                Some(LogsOptions {
+                    follow: true,
+                    stdout: true,
+                    stderr: false,
+                    timestamps: true,
+                    since,
+                    ..Default::default()
+                }),
+            )
+            .boxed();
+        let mut pending: Vec<u8> = Vec::new();
+        loop {
+            let chunk = tokio::select! {
+                () = cancel.cancelled() => return,
+                c = logs.next() => c,
+            };
+            let bytes = match chunk {
+                Some(Ok(LogOutput::StdOut { message } | LogOutput::Console { message })) => message,
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    tracing::debug!(container = %self.id, error = %e, "log stream ended");
+                    return;
+                }
+                None => return,
+            };
+            pending.extend_from_slice(&bytes);
+            while let Some(nl) = pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=nl).collect();
+                self.line(&line);
+            }
+            if pending.len() > MAX_LINE {
+                let line = std::mem::take(&mut pending);
+                self.line(&line);
+            }
+        }
     }
-    if let Some(event) = collapser.lock().admit(event, Instant::now()) {
-        sink.emit(event);
-    }
-    if let Some(stamp) = stamp {
-        checkpoints.set(id, stamp);
+
+    fn line(&self, line: &[u8]) {
+        let text = String::from_utf8_lossy(line);
+        let Some((stamp, event)) = line_to_event(&text, &self.decky, &self.host) else {
+            return;
+        };
+        // Podman stamps whole seconds: lines of the checkpoint's own second are read again;
+        // they keep their event ids, so the master stores them once.
+        if let (Some(stamp), Some(from)) = (stamp, self.from)
+            && stamp < from
+        {
+            return;
+        }
+        if let Some(event) = self.collapser.lock().admit(event, Instant::now()) {
+            self.sink.emit(event);
+        }
+        if let Some(stamp) = stamp {
+            self.checkpoints.set(&self.id, stamp);
+        }
     }
 }
 

@@ -209,14 +209,11 @@ async fn pull(docker: &Docker, image: &str) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("{image} has no registry digest"))
 }
 
+/// The Dockerfile recipe (`templates/images/decky/Dockerfile`); `BASE` is the pinned base.
+const DOCKERFILE: &str = include_str!("../../../templates/images/decky/Dockerfile");
+
 fn dockerfile_context(base: &str, bin: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let dockerfile = format!(
-        "FROM {base}\n\
-         RUN groupadd -g {DECKY_UID} decky && useradd -u {DECKY_UID} -g {DECKY_UID} -d /var/lib/decnet/decky -s /usr/sbin/nologin decky\n\
-         COPY decnet-decky {DECKY_BIN}\n\
-         USER {DECKY_UID}:{DECKY_UID}\n\
-         ENTRYPOINT [\"{DECKY_BIN}\"]\n"
-    );
+    let dockerfile = DOCKERFILE.replace("FROM BASE", &format!("FROM {base}"));
     let mut tar = tar::Builder::new(Vec::new());
     append(&mut tar, "Dockerfile", dockerfile.as_bytes(), 0o644)?;
     append(&mut tar, "decnet-decky", bin, 0o755)?;
@@ -340,6 +337,24 @@ pub fn rootfs_tar(bin: &[u8], libs: &[PathBuf]) -> anyhow::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dockerfile_is_pinned_to_the_given_base() {
+        let ctx = dockerfile_context("debian@sha256:abc", b"bin").unwrap();
+        let mut archive = tar::Archive::new(&ctx[..]);
+        let mut dockerfile = String::new();
+        for e in archive.entries().unwrap() {
+            let mut e = e.unwrap();
+            if e.path().unwrap().to_string_lossy() == "Dockerfile" {
+                std::io::Read::read_to_string(&mut e, &mut dockerfile).unwrap();
+            }
+        }
+        assert!(
+            dockerfile.contains("\nFROM debian@sha256:abc\n"),
+            "{dockerfile}"
+        );
+        assert!(dockerfile.contains(&format!("USER {DECKY_UID}:{DECKY_UID}")));
+    }
 
     #[test]
     fn ldd_output_gives_library_paths() {

@@ -8,6 +8,7 @@
 //! | [`network`] | the decky network and the host shim |
 //! | [`image`] | building the `decnet-decky` image (Dockerfile or offline rootfs import), by digest |
 //! | [`driver`] | creating, starting, listing, removing containers and networks |
+//! | [`fleet`] | deploy, teardown and status rows for the master's control calls |
 //! | [`store`] | `docker/desired.json`, which survives agent restarts |
 //! | [`reconcile`] | desired vs actual on a timer and on engine events; backoff; reaper |
 //! | [`collect`] | container stdout → events, burst collapsing, checkpoints |
@@ -15,6 +16,7 @@
 pub mod collect;
 pub mod driver;
 pub mod engine;
+pub mod fleet;
 pub mod image;
 pub mod network;
 pub mod plan;

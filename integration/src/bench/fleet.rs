@@ -12,6 +12,11 @@
 //! * `local_rss_mb_per_decky`: VmRSS of the agent holding 1,000 deckies, all
 //!   answered once, divided by 1,000.
 //!
+//! * `local_max_deckies`: the largest fleet (1,000, 2,000, 3,500, 5,000; capped at
+//!   5,000) that came up with every decky answering; the first size that fails ends
+//!   the search and its error is logged.
+//! * `docker_deploy_20_ms`, `docker_rss_mb_per_decky`: see [`super::fleet_docker`].
+//!
 //! The agent is the release `decnet-agent` next to this `decnet-bench`
 //! (`cargo build --release -p decnet-agent -p decnet-integration`). 1,000
 //! deckies need about 2,100 file descriptors (`ulimit -n`).
@@ -30,7 +35,8 @@ use crate::report::{Better, Metric, Report};
 const PORT: u16 = 16379;
 const START_LIMIT: Duration = Duration::from_secs(120);
 
-fn agent_binary() -> anyhow::Result<PathBuf> {
+/// `decnet-agent` next to this binary.
+pub(crate) fn agent_binary() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot locate decnet-bench")?;
     let bin = exe.with_file_name("decnet-agent");
     if !bin.is_file() {
@@ -42,7 +48,8 @@ fn agent_binary() -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
-fn rss_mb(pid: u32) -> anyhow::Result<f64> {
+/// VmRSS of `pid` in MB.
+pub(crate) fn rss_mb(pid: u32) -> anyhow::Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kb: f64 = status
         .lines()
@@ -53,9 +60,14 @@ fn rss_mb(pid: u32) -> anyhow::Result<f64> {
 }
 
 async fn ping(ip: &str) -> anyhow::Result<()> {
-    let mut s = TcpStream::connect((ip, PORT))
+    redis_ping(ip, PORT).await
+}
+
+/// One redis `PING` answered with `+PONG` at `ip:port`.
+pub(crate) async fn redis_ping(ip: &str, port: u16) -> anyhow::Result<()> {
+    let mut s = TcpStream::connect((ip, port))
         .await
-        .with_context(|| format!("connect {ip}:{PORT}"))?;
+        .with_context(|| format!("connect {ip}:{port}"))?;
     s.write_all(b"PING\r\n").await?;
     let mut buf = [0u8; 7];
     s.read_exact(&mut buf).await?;
@@ -145,6 +157,17 @@ pub async fn run() -> anyhow::Result<Report> {
     let agent = agent_binary()?;
     let hundred = run_fleet(&agent, 100).await?;
     let thousand = run_fleet(&agent, 1000).await?;
+    let mut max: u32 = 0;
+    for n in [1000u32, 2000, 3500, 5000] {
+        match run_fleet(&agent, n as usize).await {
+            Ok(_) => max = n,
+            Err(e) => {
+                tracing::warn!(deckies = n, error = %format!("{e:#}"), "local fleet size not reached");
+                break;
+            }
+        }
+    }
+    let docker = super::fleet_docker::run(&agent).await?;
     Ok(Report {
         bench: "fleet".into(),
         metrics: vec![
@@ -168,6 +191,19 @@ pub async fn run() -> anyhow::Result<Report> {
                 thousand.rss_mb / 1000.0,
                 Better::Lower,
                 5.0,
+            ),
+            Metric::informational("local_max_deckies", "deckies", f64::from(max)),
+            Metric::informational(
+                "docker_deploy_20_ms",
+                "ms",
+                docker.deploy.as_secs_f64() * 1000.0,
+            ),
+            Metric::absolute(
+                "docker_rss_mb_per_decky",
+                "MB",
+                docker.rss_mb_per_decky,
+                Better::Lower,
+                15.0,
             ),
         ],
     })

@@ -6,4 +6,5 @@ pub mod api_seed;
 pub mod bus;
 pub mod decky;
 pub mod fleet;
+pub mod fleet_docker;
 pub mod mesh;
