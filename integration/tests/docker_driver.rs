@@ -340,3 +340,155 @@ fn three_container_deckies_on_macvlan_answer_with_their_persona_and_leave_nothin
     let (_, routes) = sh("ip", &["route", "show"]);
     assert!(!routes.contains(&subnet), "routes left: {routes}");
 }
+
+/// An enrolled agent running the docker driver: the master deploys a container decky
+/// through the API, an attacker's redis commands reach the master's database through the
+/// collector, the outbox and the mesh, the fleet view shows the decky running, and the
+/// master's teardown removes its container.
+#[test]
+fn master_deploys_container_deckies_and_their_events_reach_the_database() {
+    if !available() {
+        return;
+    }
+    let tag = (std::process::id() + 1) % 10_000;
+    let octet = 20 + (std::process::id() + 1) % 200;
+    let host = format!("dsw{tag}");
+    let veth = format!("dw{tag}a");
+    let peer = format!("dw{tag}b");
+    let tmp = common::tempdir();
+    let master = common::Master::up(tmp.path(), "[embedded]\ndemo = false\n");
+    let issued = master.hosts(&["enroll-token", "--name", &host]);
+    assert!(issued.ok, "{}", issued.stderr);
+    let state = tmp.path().join("agent");
+    let mut enroll = common::command("decnet-agent");
+    enroll
+        .args(["enroll", "--token", issued.stdout.trim(), "--state-dir"])
+        .arg(&state);
+    let enrolled = common::run(enroll);
+    assert!(enrolled.ok, "{}", enrolled.stderr);
+    let _cleanup = Cleanup {
+        veth: veth.clone(),
+        state: state.clone(),
+    };
+    assert!(
+        sh(
+            "ip",
+            &["link", "add", &veth, "type", "veth", "peer", "name", &peer]
+        )
+        .0
+    );
+    for link in [&veth, &peer] {
+        assert!(sh("ip", &["link", "set", link, "up"]).0);
+    }
+
+    let mut run = common::command("decnet-agent");
+    run.args(["run", "--driver", "docker", "--state-dir"])
+        .arg(&state);
+    let mut agent = Proc::spawn("decnet-agent run --driver docker", run).unwrap();
+    agent
+        .wait_line(
+            &format!("DECNET agent {host} running"),
+            Duration::from_secs(120),
+        )
+        .unwrap();
+    master.wait_status(&host, "online", Duration::from_secs(20));
+
+    let token = master.api_token("docker-swarm-Passw0rd");
+    let decky = format!("cw-{tag}");
+    let ip = format!("10.215.{octet}.10");
+    let fleet = format!(
+        "[general]\nnet = 10.215.{octet}.0/24\ninterface = {veth}\n\n[{decky}]\nip = {ip}\nservices = redis\nnmap_os = windows_server\n"
+    );
+    let auth = format!("authorization: Bearer {token}");
+    let deployed = common::curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &auth,
+        "-H",
+        "content-type: text/plain",
+        "--data-binary",
+        &fleet,
+        &format!("{}/api/v1/deckies/deploy?host={host}", master.api),
+    ]);
+    assert!(deployed.contains("\"id\""), "{deployed}");
+    wait_until(
+        "the container decky answers",
+        Duration::from_secs(60),
+        || sh("redis-cli", &["-h", &ip, "PING"]).1.contains("PONG"),
+    );
+    assert_eq!(ttl_of(&ip), 128, "windows_server persona TTL");
+    let (_, set) = sh("redis-cli", &["-h", &ip, "SET", "loot", "creds"]);
+    assert!(set.contains("OK"), "{set}");
+
+    // Collector → outbox → mesh → PostgreSQL.
+    let search = format!("decky:{decky} service:redis event:command");
+    wait_until(
+        "the redis command is stored by the master",
+        Duration::from_secs(30),
+        || {
+            let body = common::curl(&[
+                "-G",
+                "-H",
+                &auth,
+                "--data-urlencode",
+                &format!("search={search}"),
+                &format!("{}/api/v1/events", master.api),
+            ]);
+            let page: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            page["events"].as_array().is_some_and(|events| {
+                events
+                    .iter()
+                    .any(|e| e["host"] == host.as_str() && e.to_string().contains("SET"))
+            })
+        },
+    );
+    // The fleet view: the container decky, running, with its persona.
+    wait_until(
+        "the fleet view shows the decky running",
+        Duration::from_secs(30),
+        || {
+            let body = common::curl(&[
+                "-H",
+                &auth,
+                &format!("{}/api/v1/deckies?host={host}", master.api),
+            ]);
+            let rows: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            rows.as_array().is_some_and(|rows| {
+                rows.iter().any(|r| {
+                    r["name"] == decky.as_str()
+                        && r["state"] == "running"
+                        && r["os"] == "windows_server"
+                        && r["ip"] == ip.as_str()
+                })
+            })
+        },
+    );
+
+    // Teardown from the master removes the container.
+    let torn = common::curl(&[
+        "-X",
+        "DELETE",
+        "-H",
+        &auth,
+        &format!("{}/api/v1/deckies/{decky}", master.api),
+    ]);
+    assert!(torn.contains("\"id\""), "{torn}");
+    wait_until(
+        "the master's teardown removes the container",
+        Duration::from_secs(30),
+        || {
+            !sh(
+                "podman",
+                &["container", "exists", &format!("decnet-{decky}")],
+            )
+            .0
+        },
+    );
+    let status = agent.terminate(Duration::from_secs(15)).unwrap();
+    assert!(
+        status.success(),
+        "agent exit {status:?}\n{}",
+        agent.stderr_text()
+    );
+}

@@ -84,9 +84,9 @@ fn token_enroll_run_revoke_with_the_real_binaries() {
     assert_eq!(row["cert_fingerprints"].as_array().unwrap().len(), 1);
 
     // A deployment from the master survives an agent restart.
-    let token = api_token(&master);
+    let token = master.api_token("enrollment-test-Passw0rd");
     let fleet = "[general]\nnet = 127.77.0.0/16\n\n[kept-01]\nip = 127.77.4.10\nservices = redis\n\n[kept-01.redis]\nport = 26380\n";
-    let deployed = curl(&[
+    let deployed = common::curl(&[
         "-X",
         "POST",
         "-H",
@@ -146,44 +146,6 @@ fn token_enroll_run_revoke_with_the_real_binaries() {
         "agent exit: {status:?}\n{}",
         agent.stderr_text()
     );
-}
-
-fn curl(args: &[&str]) -> String {
-    let out = std::process::Command::new("curl")
-        .args(["-sS", "-m", "30"])
-        .args(args)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Logs in as admin, changes the one-time password, returns a token.
-fn api_token(master: &Master) -> String {
-    let login = |password: &str| -> serde_json::Value {
-        let body = serde_json::json!({"username": "admin", "password": password}).to_string();
-        serde_json::from_str(&curl(&[
-            "-H",
-            "content-type: application/json",
-            "--data-binary",
-            &body,
-            &format!("{}/api/v1/auth/login", master.api),
-        ]))
-        .unwrap()
-    };
-    let first = login(&master.password);
-    let token = first["access_token"].as_str().unwrap().to_owned();
-    let change = serde_json::json!({"current_password": master.password, "new_password": "enrollment-test-Passw0rd"}).to_string();
-    let changed: serde_json::Value = serde_json::from_str(&curl(&[
-        "-H",
-        "content-type: application/json",
-        "-H",
-        &format!("authorization: Bearer {token}"),
-        "--data-binary",
-        &change,
-        &format!("{}/api/v1/auth/change-password", master.api),
-    ]))
-    .unwrap();
-    changed["access_token"].as_str().unwrap().to_owned()
 }
 
 fn wait_for_redis(ip: &str, port: u16) {

@@ -70,6 +70,16 @@ pub fn run(mut cmd: Command) -> Output {
     }
 }
 
+/// `curl -sS -m 30 ARGS`'s stdout.
+pub fn curl(args: &[&str]) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "-m", "30"])
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// `decnet-master up` on a temporary data directory with free API and mesh ports.
 pub struct Master {
     pub proc: Proc,
@@ -123,6 +133,37 @@ impl Master {
         let out = self.hosts(&["list", "--json"]);
         assert!(out.ok, "hosts list failed: {}", out.stderr);
         serde_json::from_str(&out.stdout).unwrap()
+    }
+
+    /// Logs in as admin, changes the one-time password to `new_password`, returns a token.
+    pub fn api_token(&self, new_password: &str) -> String {
+        let login = |password: &str| -> serde_json::Value {
+            let body = serde_json::json!({"username": "admin", "password": password}).to_string();
+            serde_json::from_str(&curl(&[
+                "-H",
+                "content-type: application/json",
+                "--data-binary",
+                &body,
+                &format!("{}/api/v1/auth/login", self.api),
+            ]))
+            .unwrap()
+        };
+        let first = login(&self.password);
+        let token = first["access_token"].as_str().unwrap().to_owned();
+        let change =
+            serde_json::json!({"current_password": self.password, "new_password": new_password})
+                .to_string();
+        let changed: serde_json::Value = serde_json::from_str(&curl(&[
+            "-H",
+            "content-type: application/json",
+            "-H",
+            &format!("authorization: Bearer {token}"),
+            "--data-binary",
+            &change,
+            &format!("{}/api/v1/auth/change-password", self.api),
+        ]))
+        .unwrap();
+        changed["access_token"].as_str().unwrap().to_owned()
     }
 
     /// Waits until host `name` has `status`.
