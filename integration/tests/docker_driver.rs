@@ -465,6 +465,33 @@ fn master_deploys_container_deckies_and_their_events_reach_the_database() {
         },
     );
 
+    // The desired state survives the agent: stopped, the decky's container removed behind
+    // its back, restarted, the agent brings the decky back.
+    let status = agent.terminate(Duration::from_secs(15)).unwrap();
+    assert!(
+        status.success(),
+        "agent exit {status:?}\n{}",
+        agent.stderr_text()
+    );
+    assert!(sh("podman", &["rm", "-f", &format!("decnet-{decky}")]).0);
+    let mut again = common::command("decnet-agent");
+    again
+        .args(["run", "--driver", "docker", "--state-dir"])
+        .arg(&state);
+    let mut agent = Proc::spawn("decnet-agent run --driver docker (again)", again).unwrap();
+    agent
+        .wait_line(
+            &format!("DECNET agent {host} running"),
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    wait_until(
+        "the restarted agent recreates the decky",
+        Duration::from_secs(30),
+        || sh("redis-cli", &["-h", &ip, "PING"]).1.contains("PONG"),
+    );
+    master.wait_status(&host, "online", Duration::from_secs(20));
+
     // Teardown from the master removes the container.
     let torn = common::curl(&[
         "-X",

@@ -158,6 +158,7 @@ impl DockerDriver {
         if let Err(e) = network::route_to(&d.network, d.ip()?) {
             tracing::warn!(decky = %d.name, error = %e, "the host cannot reach this decky (the shim needs root / CAP_NET_ADMIN)");
         }
+        tracing::info!(decky = %d.name, container = %plan::container_name(&d.name), custom = d.custom.len(), "container decky started");
         Ok(())
     }
 
