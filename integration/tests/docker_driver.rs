@@ -492,6 +492,31 @@ fn master_deploys_container_deckies_and_their_events_reach_the_database() {
     );
     master.wait_status(&host, "online", Duration::from_secs(20));
 
+    // The decky also publishes on the agent's bus through the mounted socket: the agent's
+    // end of that connection lives in the decky's network namespace.
+    let pid = sh(
+        "podman",
+        &[
+            "inspect",
+            "--format",
+            "{{.State.Pid}}",
+            &format!("decnet-{decky}"),
+        ],
+    )
+    .1
+    .trim()
+    .to_owned();
+    let socket = state.join("run").join("bus.sock");
+    wait_until(
+        "the decky connects to the agent's bus",
+        Duration::from_secs(15),
+        || {
+            let (_, ss) = sh("nsenter", &["-t", &pid, "-n", "ss", "-xp"]);
+            ss.lines()
+                .any(|l| l.contains(socket.to_str().unwrap()) && l.contains("decnet-agent"))
+        },
+    );
+
     // Teardown from the master removes the container.
     let torn = common::curl(&[
         "-X",
