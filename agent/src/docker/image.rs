@@ -1,6 +1,7 @@
 //! The `decnet-decky` image: built from a Dockerfile on a digest-pinned base when a
-//! registry answers, else offline by importing a root filesystem assembled from the local
-//! `decnet-decky` binary and the shared libraries it links. Either way the result is
+//! registry answers, else offline by loading an image archive whose one layer is a root
+//! filesystem assembled from the local `decnet-decky` binary and the shared libraries it
+//! links. Either way the result is
 //! recorded by content digest (image id) in `docker/image.json`, and containers are
 //! created from that id, never from a moving tag (DEBT-023).
 
@@ -9,9 +10,10 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use bollard::Docker;
-use bollard::query_parameters::{BuildImageOptions, CreateImageOptions};
+use bollard::query_parameters::{BuildImageOptions, CreateImageOptions, ImportImageOptions};
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 use super::plan::{DECKY_BIN, DECKY_UID};
 
@@ -29,7 +31,7 @@ pub struct BuiltImage {
     pub tag: String,
     /// Its content digest (`sha256:…` image id); containers use this.
     pub id: String,
-    /// `dockerfile` or `rootfs-import`.
+    /// `dockerfile` or `rootfs-archive`.
     pub method: String,
     /// The base image by digest (Dockerfile builds).
     pub base: Option<String>,
@@ -137,33 +139,31 @@ pub async fn build(
                 libs.len()
             ));
             let rootfs = rootfs_tar(&bin, &libs)?;
-            progress(&format!(
-                "importing {} MB as {tag} …",
-                rootfs.len() / (1024 * 1024)
-            ));
-            // `repo` carries the tag: Podman ignores the separate `tag` parameter on imports.
-            let mut stream = docker
-                .create_image(
-                    Some(CreateImageOptions {
-                        from_src: Some("-".to_owned()),
-                        repo: Some(tag.clone()),
-                        changes: vec![
-                            format!("USER {DECKY_UID}:{DECKY_UID}"),
-                            format!("ENTRYPOINT [\"{DECKY_BIN}\"]"),
-                        ],
-                        ..Default::default()
-                    }),
-                    Some(bollard::body_full(rootfs.into())),
-                    None,
-                )
-                .boxed();
-            while let Some(step) = stream.next().await {
-                step.context("image import failed")?;
+            let (archive, id) = docker_archive(&rootfs, &tag)?;
+            let present = docker.inspect_image(&tag).await.ok().and_then(|i| i.id);
+            if present.as_deref() == Some(id.as_str()) {
+                // The archive is deterministic: same binary and libraries, same image id.
+                progress(&format!("{tag} is already {id}"));
+            } else {
+                progress(&format!(
+                    "loading {} MB as {tag} …",
+                    archive.len() / (1024 * 1024)
+                ));
+                let mut stream = docker
+                    .import_image(
+                        ImportImageOptions::default(),
+                        bollard::body_full(archive.into()),
+                        None,
+                    )
+                    .boxed();
+                while let Some(step) = stream.next().await {
+                    step.context("image load failed")?;
+                }
             }
             BuiltImage {
                 tag: tag.clone(),
                 id: String::new(),
-                method: "rootfs-import".to_owned(),
+                method: "rootfs-archive".to_owned(),
                 base: None,
             }
         }
@@ -279,6 +279,51 @@ fn dir(tar: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32) -> anyhow::Result
     Ok(())
 }
 
+/// A `docker save` archive (what `POST /images/load` takes on Docker and Podman) of one
+/// layer, `rootfs`, with the image configuration written here: user, entrypoint, labels.
+/// Unlike a root filesystem import, it carries the whole configuration and the tag on
+/// every engine (Podman drops an import's `tag` and its newline-joined `changes`).
+/// Returns the archive and the image id it will have (its configuration's digest); both
+/// depend only on `rootfs` and `tag`.
+pub fn docker_archive(rootfs: &[u8], tag: &str) -> anyhow::Result<(Vec<u8>, String)> {
+    let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let layer_digest = hex(&Sha256::digest(rootfs));
+    let config = serde_json::json!({
+        "architecture": match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            other => other,
+        },
+        "os": "linux",
+        "config": {
+            "User": format!("{DECKY_UID}:{DECKY_UID}"),
+            "Entrypoint": [DECKY_BIN],
+            "WorkingDir": "/var/lib/decnet/decky",
+            "Labels": {
+                "org.opencontainers.image.title": "decnet-decky",
+                "org.opencontainers.image.version": env!("CARGO_PKG_VERSION"),
+            },
+        },
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{layer_digest}")]},
+        "history": [{"created_by": "decnet-agent image build --offline"}],
+    });
+    let config = serde_json::to_vec(&config)?;
+    let config_name = format!("{}.json", hex(&Sha256::digest(&config)));
+    let layer_name = format!("{layer_digest}/layer.tar");
+    let manifest = serde_json::to_vec(&serde_json::json!([{
+        "Config": config_name,
+        "RepoTags": [tag],
+        "Layers": [layer_name],
+    }]))?;
+    let mut tar = tar::Builder::new(Vec::new());
+    dir(&mut tar, &layer_digest, 0o755)?;
+    append(&mut tar, &layer_name, rootfs, 0o644)?;
+    append(&mut tar, &config_name, &config, 0o644)?;
+    append(&mut tar, "manifest.json", &manifest, 0o644)?;
+    let id = format!("sha256:{}", config_name.trim_end_matches(".json"));
+    Ok((tar.into_inner()?, id))
+}
+
 /// A minimal root filesystem: the decky, its libraries, a passwd with the decky user,
 /// and the mount points. No shell, no package manager: nothing for an intruder to use.
 pub fn rootfs_tar(bin: &[u8], libs: &[PathBuf]) -> anyhow::Result<Vec<u8>> {
@@ -354,6 +399,43 @@ mod tests {
             "{dockerfile}"
         );
         assert!(dockerfile.contains(&format!("USER {DECKY_UID}:{DECKY_UID}")));
+    }
+
+    #[test]
+    fn docker_archive_names_its_layer_by_digest_and_carries_user_and_entrypoint() {
+        let rootfs = rootfs_tar(b"binary", &[]).unwrap();
+        let (archive, id) = docker_archive(&rootfs, "localhost/decnet-decky:9").unwrap();
+        assert_eq!(
+            docker_archive(&rootfs, "localhost/decnet-decky:9")
+                .unwrap()
+                .1,
+            id
+        );
+        let mut files = std::collections::BTreeMap::new();
+        for e in tar::Archive::new(&archive[..]).entries().unwrap() {
+            let mut e = e.unwrap();
+            let path = e.path().unwrap().to_string_lossy().into_owned();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+            files.insert(path, data);
+        }
+        let manifest: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+        assert_eq!(manifest[0]["RepoTags"][0], "localhost/decnet-decky:9");
+        let layer = manifest[0]["Layers"][0].as_str().unwrap();
+        assert_eq!(files[layer], rootfs);
+        let config_name = manifest[0]["Config"].as_str().unwrap();
+        assert_eq!(
+            id,
+            format!("sha256:{}", config_name.trim_end_matches(".json"))
+        );
+        let config: serde_json::Value = serde_json::from_slice(&files[config_name]).unwrap();
+        assert_eq!(config["config"]["User"], "10001:10001");
+        assert_eq!(config["config"]["Entrypoint"][0], DECKY_BIN);
+        let diff_id = config["rootfs"]["diff_ids"][0].as_str().unwrap();
+        assert_eq!(
+            diff_id,
+            format!("sha256:{}", layer.trim_end_matches("/layer.tar"))
+        );
     }
 
     #[test]
