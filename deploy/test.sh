@@ -11,6 +11,7 @@ decnet_apt_install "${DECNET_BUILD_PACKAGES[@]}" nats-server redis-tools default
 decnet_rust
 # The docker driver's tests and benchmarks run against Podman's Docker API, and must.
 decnet_podman_api
+decnet_test_base_rootfs
 export DECNET_REQUIRE_ENGINE=1
 if ! cargo nextest --version >/dev/null 2>&1; then
     echo "==> installing cargo-nextest"

@@ -71,6 +71,12 @@ decnet_podman_api() {
         printf '[containers]\ndefault_ulimits = []\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\n' \
             | decnet_sudo tee /etc/containers/containers.conf >/dev/null
     fi
+    # The image-build test runs a registry on 127.0.0.1:45000 without TLS.
+    if [ ! -f /etc/containers/registries.conf.d/50-decnet-tests.conf ]; then
+        decnet_sudo mkdir -p /etc/containers/registries.conf.d
+        printf '[[registry]]\nlocation = "127.0.0.1:45000"\ninsecure = true\n' \
+            | decnet_sudo tee /etc/containers/registries.conf.d/50-decnet-tests.conf >/dev/null
+    fi
     export DOCKER_HOST=unix:///run/podman/podman.sock
     if ! curl -fsS --unix-socket /run/podman/podman.sock http://d/_ping >/dev/null 2>&1; then
         echo "==> starting Podman's Docker API on /run/podman/podman.sock"
@@ -82,5 +88,22 @@ decnet_podman_api() {
         done
         echo "error: Podman's API did not come up; see /tmp/podman-api.log" >&2
         return 1
+    fi
+}
+
+# decnet_test_base_rootfs — a Debian bookworm minbase root filesystem tarball for the image
+# build test's registry (debootstrap; cached under /var/cache/decnet-tests).
+decnet_test_base_rootfs() {
+    decnet_apt_install debootstrap docker-registry
+    local tarball=/var/cache/decnet-tests/bookworm-minbase.tar
+    if [ ! -f "$tarball" ]; then
+        echo "==> debootstrap bookworm (minbase) for the image build test"
+        local root
+        root=$(mktemp -d)
+        decnet_sudo debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >/tmp/debootstrap.log 2>&1 \
+            || { echo "error: debootstrap failed; see /tmp/debootstrap.log" >&2; return 1; }
+        decnet_sudo mkdir -p /var/cache/decnet-tests
+        decnet_sudo tar -C "$root" -cf "$tarball" .
+        decnet_sudo rm -rf "$root"
     fi
 }

@@ -13,40 +13,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::Proc;
-
-fn sh(prog: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(prog)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {prog}: {e}"));
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
-}
-
-fn engine_socket() -> Option<String> {
-    let host = std::env::var("DOCKER_HOST")
-        .ok()
-        .unwrap_or_else(|| "unix:///run/podman/podman.sock".to_owned());
-    let path = host.strip_prefix("unix://")?.to_owned();
-    let (ok, _) = sh("curl", &["-fsS", "--unix-socket", &path, "http://d/_ping"]);
-    ok.then_some(path)
-}
-
-/// Whether the test can run here; panics when CI requires it and it cannot.
-fn available() -> bool {
-    let required = std::env::var("DECNET_REQUIRE_ENGINE").is_ok_and(|v| v == "1");
-    let root = nix::unistd::Uid::effective().is_root();
-    let engine = engine_socket().is_some();
-    if root && engine {
-        return true;
-    }
-    let why = format!("root: {root}, container engine API reachable: {engine}");
-    assert!(!required, "the docker driver test cannot run ({why})");
-    eprintln!("SKIPPED: the docker driver test needs root and an engine ({why})");
-    false
-}
+use common::{Proc, available, sh};
 
 /// Removes the veth pair and anything the agent left, even when the test fails.
 struct Cleanup {

@@ -186,3 +186,39 @@ impl Master {
         }
     }
 }
+
+/// Runs `prog ARGS`; success and stdout followed by stderr.
+pub fn sh(prog: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(prog)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {prog}: {e}"));
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// The container engine's API socket, when it answers.
+pub fn engine_socket() -> Option<String> {
+    let host = std::env::var("DOCKER_HOST")
+        .ok()
+        .unwrap_or_else(|| "unix:///run/podman/podman.sock".to_owned());
+    let path = host.strip_prefix("unix://")?.to_owned();
+    let (ok, _) = sh("curl", &["-fsS", "--unix-socket", &path, "http://d/_ping"]);
+    ok.then_some(path)
+}
+
+/// Whether a docker-driver test can run here (root and an engine); panics when
+/// `DECNET_REQUIRE_ENGINE=1` (set by `deploy/test.sh`) and it cannot, so CI never skips.
+pub fn available() -> bool {
+    let required = std::env::var("DECNET_REQUIRE_ENGINE").is_ok_and(|v| v == "1");
+    let root = nix::unistd::Uid::effective().is_root();
+    let engine = engine_socket().is_some();
+    if root && engine {
+        return true;
+    }
+    let why = format!("root: {root}, container engine API reachable: {engine}");
+    assert!(!required, "a docker driver test cannot run ({why})");
+    eprintln!("SKIPPED: docker driver tests need root and an engine ({why})");
+    false
+}
