@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 
 use common::{Proc, available, sh};
 
+/// A custom (BYOS) service: a Perl echo server on port 7 that logs each connection as an
+/// RFC 5424 line on stdout, as the predecessor's services did.
+const ECHO_SERVICE: &str = r#"perl -e 'use IO::Socket::INET; $|=1; my $s = IO::Socket::INET->new(LocalPort => 7, Listen => 5, ReuseAddr => 1) or die $!; while (my $c = $s->accept) { printf "<134>1 - - echo - connect [relay\@55555 src_ip=\"%s\"] hello\n", $c->peerhost; my $l = <$c>; print $c $l if defined $l; close $c }'"#;
+
 /// Removes the veth pair and anything the agent left, even when the test fails.
 struct Cleanup {
     veth: String,
@@ -68,6 +72,9 @@ fn three_container_deckies_on_macvlan_answer_with_their_persona_and_leave_nothin
     if !available() {
         return;
     }
+    let Some(base) = common::base_image() else {
+        return;
+    };
     let tag = std::process::id() % 10_000;
     let octet = 20 + std::process::id() % 200;
     let host = format!("dt{tag}");
@@ -100,8 +107,9 @@ fn three_container_deckies_on_macvlan_answer_with_their_persona_and_leave_nothin
         format!(
             "[general]\nnet = {subnet}.0/24\ninterface = {veth}\n\n\
              [{win}]\nip = {subnet}.10\nservices = http\nnmap_os = windows\n\n\
-             [{lin}]\nip = {subnet}.11\nservices = ssh,redis\n\n\
-             [{db}]\nip = {subnet}.12\nservices = mysql\n"
+             [{lin}]\nip = {subnet}.11\nservices = ssh,redis,echo\n\n\
+             [{db}]\nip = {subnet}.12\nservices = mysql\n\n\
+             [custom-echo]\nbinary = {base}\nports = 7\nexec = {ECHO_SERVICE}\n"
         ),
     )
     .unwrap();
@@ -123,7 +131,7 @@ fn three_container_deckies_on_macvlan_answer_with_their_persona_and_leave_nothin
     assert!(
         agent
             .stdout()
-            .contains(&format!("{lin} {subnet}.11 redis,ssh")),
+            .contains(&format!("{lin} {subnet}.11 redis,ssh,echo")),
         "{:?}",
         agent.stdout()
     );
@@ -184,6 +192,22 @@ fn three_container_deckies_on_macvlan_answer_with_their_persona_and_leave_nothin
     );
     eprintln!("ssh: {}", ssh.trim());
 
+    // The custom service shares the decky's address (its network namespace).
+    let echoed = {
+        use std::io::{BufRead as _, Write as _};
+        let mut stream = std::net::TcpStream::connect((lin_ip.as_str(), 7)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream.write_all(b"knock knock\n").unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(stream)
+            .read_line(&mut line)
+            .unwrap();
+        line
+    };
+    assert_eq!(echoed, "knock knock\n");
+
     // The persona on the wire: TTL and a globally administered MAC of the family's vendors.
     assert_eq!(ttl_of(&win_ip), 128, "windows persona TTL");
     assert_eq!(ttl_of(&lin_ip), 64, "linux persona TTL");
@@ -204,6 +228,8 @@ fn three_container_deckies_on_macvlan_answer_with_their_persona_and_leave_nothin
         ("redis command", format!(" {lin} redis - command ")),
         ("mysql auth", format!(" {db} mysql - auth ")),
         ("ssh auth", format!(" {lin} ssh - auth ")),
+        // A BYOS line without a hostname is attributed to its decky by the container label.
+        ("custom service connect", format!(" {lin} echo - connect ")),
     ] {
         agent
             .wait_for(what, Duration::from_secs(20), |l| l.contains(&needle))
@@ -509,4 +535,70 @@ fn master_deploys_container_deckies_and_their_events_reach_the_database() {
         "agent exit {status:?}\n{}",
         agent.stderr_text()
     );
+}
+
+/// Without a parent interface the decky network is a bridge the host reaches directly.
+#[test]
+fn without_an_interface_deckies_sit_on_a_bridge_the_host_reaches() {
+    if !available() {
+        return;
+    }
+    let tag = (std::process::id() + 2) % 10_000;
+    let octet = 20 + (std::process::id() + 2) % 200;
+    let host = format!("db{tag}");
+    let dir = common::tempdir();
+    let state = dir.path().join("state");
+    write_agent_file(&state, &host);
+    let _cleanup = Cleanup {
+        veth: format!("none{tag}"),
+        state: state.clone(),
+    };
+    let decky = format!("br-{tag}");
+    let ip = format!("10.216.{octet}.10");
+    let fleet = dir.path().join("fleet.ini");
+    std::fs::write(
+        &fleet,
+        format!(
+            "[general]\nnet = 10.216.{octet}.0/24\n\n[{decky}]\nip = {ip}\nservices = redis\nnmap_os = windows\n"
+        ),
+    )
+    .unwrap();
+    let mut deploy = common::command("decnet-agent");
+    deploy
+        .args(["deploy", "--driver", "docker", "--config"])
+        .arg(&fleet)
+        .arg("--state-dir")
+        .arg(&state);
+    let out = common::run(deploy);
+    assert!(out.ok, "deploy failed:\n{}", out.stderr);
+    assert_eq!(out.stdout.trim(), format!("{decky} {ip} redis"));
+    let (_, driver) = sh(
+        "podman",
+        &[
+            "network",
+            "inspect",
+            "--format",
+            "{{.Driver}}",
+            &format!("decnet-10.216.{octet}.0-24"),
+        ],
+    );
+    assert_eq!(driver.trim(), "bridge");
+    assert!(sh("redis-cli", &["-h", &ip, "PING"]).1.contains("PONG"));
+    assert_eq!(ttl_of(&ip), 128);
+    let mut teardown = common::command("decnet-agent");
+    teardown
+        .args(["teardown", "--decky", &decky, "--state-dir"])
+        .arg(&state);
+    let out = common::run(teardown);
+    assert!(out.ok, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(&format!("removed {decky}")),
+        "{}",
+        out.stdout
+    );
+    let label = format!("label=decnet.host={host}");
+    let (_, left) = sh("podman", &["ps", "-a", "-q", "--filter", &label]);
+    assert!(left.trim().is_empty(), "containers left: {left}");
+    let (_, networks) = sh("podman", &["network", "ls", "-q", "--filter", &label]);
+    assert!(networks.trim().is_empty(), "networks left: {networks}");
 }

@@ -8,36 +8,11 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{Proc, available, sh};
+use common::{Proc, available, base_rootfs, sh};
 
 const REGISTRY: &str = "127.0.0.1:45000";
-
-fn base_rootfs() -> Option<PathBuf> {
-    let path = std::env::var("DECNET_TEST_BASE_ROOTFS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from("/var/cache/decnet-tests/bookworm-minbase.tar"));
-    if path.is_file() && which("docker-registry") {
-        return Some(path);
-    }
-    let required = std::env::var("DECNET_REQUIRE_ENGINE").is_ok_and(|v| v == "1");
-    assert!(
-        !required,
-        "{} or docker-registry is missing (deploy/test.sh prepares both)",
-        path.display()
-    );
-    eprintln!(
-        "SKIPPED: no base rootfs at {} or no docker-registry",
-        path.display()
-    );
-    None
-}
-
-fn which(prog: &str) -> bool {
-    sh("sh", &["-c", &format!("command -v {prog}")]).0
-}
 
 #[test]
 fn image_build_pins_the_pulled_base_by_digest_and_builds_the_dockerfile() {

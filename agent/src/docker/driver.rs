@@ -152,7 +152,7 @@ impl DockerDriver {
         let (name, body) = plan::decky_container(d, &self.ctx)?;
         self.create_and_start(&name, body).await?;
         for b in &d.custom {
-            let (name, body) = plan::byos_container(d, b, &self.ctx);
+            let (name, body) = plan::byos_container(d, b, &self.ctx)?;
             self.create_and_start(&name, body).await?;
         }
         if let Err(e) = network::route_to(&d.network, d.ip()?) {

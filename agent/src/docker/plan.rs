@@ -103,7 +103,8 @@ pub struct Byos {
     pub name: String,
     /// Image reference.
     pub image: String,
-    /// Command, split on whitespace (`exec=`).
+    /// Command (`exec=`), split into words the way a POSIX shell would (quotes keep
+    /// words together) but never run through a shell.
     pub exec: Option<String>,
     /// Ports it serves (informational; it shares the decky's address).
     pub ports: Vec<u16>,
@@ -137,6 +138,14 @@ impl DesiredDecky {
             data_dir: PathBuf::from(DATA_DIR),
             ..spec
         };
+        for c in &decky.custom {
+            if let Some(exec) = &c.exec {
+                shell_words::split(exec).map_err(|e| PlanError::Spec {
+                    decky: decky.name.clone(),
+                    reason: format!("[custom-{}] exec: {e}", c.name),
+                })?;
+            }
+        }
         Ok(DesiredDecky {
             name: decky.name.clone(),
             spec_toml: spec.to_toml(),
@@ -345,15 +354,19 @@ pub fn byos_container(
     d: &DesiredDecky,
     b: &Byos,
     ctx: &HostContext,
-) -> (String, ContainerCreateBody) {
+) -> Result<(String, ContainerCreateBody), PlanError> {
+    let cmd = match &b.exec {
+        None => None,
+        Some(e) => Some(shell_words::split(e).map_err(|e| PlanError::Spec {
+            decky: d.name.clone(),
+            reason: format!("[custom-{}] exec: {e}", b.name),
+        })?),
+    };
     let mut labels = labels(ctx, &d.name, &d.hash(&ctx.image));
     labels.insert(LABEL_BYOS.to_owned(), b.name.clone());
     let body = ContainerCreateBody {
         image: Some(b.image.clone()),
-        cmd: b
-            .exec
-            .as_ref()
-            .map(|e| e.split_whitespace().map(str::to_owned).collect()),
+        cmd,
         labels: Some(labels),
         host_config: Some(HostConfig {
             network_mode: Some(format!("container:{}", container_name(&d.name))),
@@ -368,7 +381,7 @@ pub fn byos_container(
         }),
         ..Default::default()
     };
-    (byos_container_name(&d.name, &b.name), body)
+    Ok((byos_container_name(&d.name, &b.name), body))
 }
 
 #[cfg(test)]
@@ -376,7 +389,7 @@ mod tests {
     use super::*;
     use decnet_templates::fleet;
 
-    const INI: &str = "[general]\nnet = 10.99.0.0/24\ninterface = veth-x\n\n[win-01]\nip = 10.99.0.10\nservices = http\nnmap_os = windows\n\n[lin-01]\nip = 10.99.0.11\nservices = ssh,redis,echo\n\n[custom-echo]\nbinary = localhost/echo:1\nexec = /bin/echo hi there\nports = 7\n";
+    const INI: &str = "[general]\nnet = 10.99.0.0/24\ninterface = veth-x\n\n[win-01]\nip = 10.99.0.10\nservices = http\nnmap_os = windows\n\n[lin-01]\nip = 10.99.0.11\nservices = ssh,redis,echo\n\n[custom-echo]\nbinary = localhost/echo:1\nexec = /bin/echo 'hi there' \"and more\"\nports = 7\n";
 
     fn ctx() -> HostContext {
         HostContext {
@@ -459,13 +472,13 @@ mod tests {
     fn byos_shares_the_decky_namespace_and_hash_follows_changes() {
         let d = desired("lin-01");
         assert_eq!(d.custom.len(), 1);
-        let (name, body) = byos_container(&d, &d.custom[0], &ctx());
+        let (name, body) = byos_container(&d, &d.custom[0], &ctx()).unwrap();
         assert_eq!(name, "decnet-lin-01-echo");
         assert_eq!(
             body.host_config.unwrap().network_mode.as_deref(),
             Some("container:decnet-lin-01")
         );
-        assert_eq!(body.cmd.unwrap(), vec!["/bin/echo", "hi", "there"]);
+        assert_eq!(body.cmd.unwrap(), vec!["/bin/echo", "hi there", "and more"]);
         let mut changed = d.clone();
         changed.network.ipvlan = true;
         assert_ne!(d.hash("img"), changed.hash("img"));

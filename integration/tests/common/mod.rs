@@ -222,3 +222,38 @@ pub fn available() -> bool {
     eprintln!("SKIPPED: docker driver tests need root and an engine ({why})");
     false
 }
+
+/// The Debian bookworm root filesystem tarball `deploy/test.sh` makes with debootstrap
+/// (`$DECNET_TEST_BASE_ROOTFS`, else /var/cache/decnet-tests/bookworm-minbase.tar), when
+/// it and `docker-registry` exist; panics when CI requires them.
+pub fn base_rootfs() -> Option<PathBuf> {
+    let path = std::env::var("DECNET_TEST_BASE_ROOTFS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("/var/cache/decnet-tests/bookworm-minbase.tar"));
+    let registry = sh("sh", &["-c", "command -v docker-registry"]).0;
+    if path.is_file() && registry {
+        return Some(path);
+    }
+    let required = std::env::var("DECNET_REQUIRE_ENGINE").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "{} or docker-registry is missing (deploy/test.sh prepares both)",
+        path.display()
+    );
+    eprintln!(
+        "SKIPPED: no base rootfs at {} or no docker-registry",
+        path.display()
+    );
+    None
+}
+
+/// A Debian image in the engine for custom (BYOS) services, imported from [`base_rootfs`].
+pub fn base_image() -> Option<String> {
+    let rootfs = base_rootfs()?;
+    let image = "localhost/decnet-test-base:bookworm".to_owned();
+    if !sh("podman", &["image", "exists", &image]).0 {
+        let (ok, out) = sh("podman", &["import", rootfs.to_str().unwrap(), &image]);
+        assert!(ok, "podman import: {out}");
+    }
+    Some(image)
+}
