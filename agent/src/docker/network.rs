@@ -151,7 +151,12 @@ pub fn route_to(net: &NetSpec, decky_ip: IpAddr) -> Result<(), NetworkError> {
             "mode",
         ];
         args.push(if net.ipvlan { "l2" } else { "bridge" });
-        ip(&args)?;
+        // Deckies are created concurrently: another one may have added the shim meanwhile.
+        if let Err(e) = ip(&args)
+            && ip(&["link", "show", "dev", &shim]).is_err()
+        {
+            return Err(e);
+        }
         ip(&["link", "set", "dev", &shim, "up"])?;
     }
     let src = src.to_string();

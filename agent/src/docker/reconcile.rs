@@ -12,6 +12,7 @@ use futures::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 
 use super::driver::{ActualContainer, DockerDriver};
+use super::network;
 use super::plan::{self, DesiredDecky, LABEL_HOST};
 use super::store::DesiredStore;
 
@@ -21,6 +22,8 @@ pub const PERIOD: Duration = Duration::from_secs(10);
 pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest restart delay.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Deckies created at once in a pass (the engine does the rest of the queueing).
+pub const CREATE_PARALLELISM: usize = 4;
 
 /// One step towards the desired state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,15 +140,47 @@ impl Reconciler {
         let mut report = PassReport::default();
         let steps = diff(&hashes, &actual);
         let now = Instant::now();
+        let creating: Vec<DesiredDecky> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Create(n) | Step::Recreate(n) => desired.get(n).cloned(),
+                _ => None,
+            })
+            .collect();
+        // Networks first, one at a time, so that concurrent creates never race to make one.
+        let mut ensured = BTreeSet::new();
+        for d in &creating {
+            if ensured.insert(d.network.network_name())
+                && let Err(e) = network::ensure(
+                    self.driver.docker(),
+                    &d.network,
+                    &self.driver.context().host,
+                )
+                .await
+            {
+                report.failed.push((d.name.clone(), e.to_string()));
+            }
+        }
+        let mut created = futures::stream::iter(creating)
+            .map(|d| {
+                let driver = self.driver.clone();
+                async move {
+                    let result = driver.create(&d).await;
+                    (d.name, result)
+                }
+            })
+            .buffer_unordered(CREATE_PARALLELISM);
+        while let Some((name, result)) = created.next().await {
+            match result {
+                Ok(()) => report.created.push(name),
+                Err(e) => report.failed.push((name, e.to_string())),
+            }
+        }
+        drop(created);
+        report.created.sort();
         for step in &steps {
             match step {
-                Step::Create(name) | Step::Recreate(name) => {
-                    let Some(d) = desired.get(name) else { continue };
-                    match self.driver.create(d).await {
-                        Ok(()) => report.created.push(name.clone()),
-                        Err(e) => report.failed.push((name.clone(), e.to_string())),
-                    }
-                }
+                Step::Create(_) | Step::Recreate(_) => {}
                 Step::Restart(name) => {
                     if !self.backoff.ready(name, now) {
                         continue;
@@ -189,7 +224,7 @@ impl Reconciler {
             }
             // Routes vanish when the shim is re-created or the host rebooted.
             if let Ok(ip) = d.ip()
-                && let Err(e) = super::network::route_to(&d.network, ip)
+                && let Err(e) = network::route_to(&d.network, ip)
             {
                 tracing::debug!(decky = %name, error = %e, "no host route to the decky");
             }
