@@ -22,6 +22,8 @@ pub const PERIOD: Duration = Duration::from_secs(10);
 pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest restart delay.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Container events that start a pass at once.
+const REACT_TO: [&str; 5] = ["die", "died", "destroy", "remove", "oom"];
 /// Deckies created at once in a pass (the engine does the rest of the queueing).
 pub const CREATE_PARALLELISM: usize = 4;
 
@@ -245,35 +247,51 @@ impl Reconciler {
                 "label".to_owned(),
                 vec![format!("{LABEL_HOST}={}", self.driver.context().host)],
             ),
-            (
-                "event".to_owned(),
-                vec!["die".to_owned(), "destroy".to_owned(), "oom".to_owned()],
-            ),
         ]);
         let docker = self.driver.docker().clone();
-        let mut events = docker
-            .events(Some(EventsOptions {
-                filters: Some(filters),
-                ..Default::default()
-            }))
-            .boxed();
+        let subscribe = || {
+            docker
+                .events(Some(EventsOptions {
+                    filters: Some(filters.clone()),
+                    ..Default::default()
+                }))
+                .boxed()
+        };
+        let mut events = subscribe();
+        let mut subscribed = true;
         let mut tick = tokio::time::interval(PERIOD);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = cancel.cancelled() => return,
-                _ = tick.tick() => {}
+                _ = tick.tick() => {
+                    // The engine restarted or dropped the stream: listen again, and let
+                    // this pass catch up on whatever happened meanwhile.
+                    if !subscribed {
+                        events = subscribe();
+                        subscribed = true;
+                    }
+                }
                 ev = events.next() => match ev {
                     Some(Ok(ev)) => {
+                        // Filtered here, not by the engine: Podman's `event` filter never
+                        // matches `die` (it calls it `died` inside).
+                        if !ev.action.as_deref().is_some_and(|a| REACT_TO.contains(&a)) {
+                            continue;
+                        }
                         tracing::info!(action = ?ev.action, actor = ?ev.actor.and_then(|a| a.attributes).and_then(|a| a.get("name").cloned()), "container event");
                         // Let a burst of events settle into one pass.
                         tokio::time::sleep(Duration::from_millis(200)).await;
                     }
                     Some(Err(e)) => {
-                        tracing::warn!(error = %e, "engine event stream failed; polling only");
+                        tracing::warn!(error = %e, "engine event stream failed; polling until it is back");
                         events = futures::stream::pending().boxed();
+                        subscribed = false;
                     }
-                    None => events = futures::stream::pending().boxed(),
+                    None => {
+                        events = futures::stream::pending().boxed();
+                        subscribed = false;
+                    }
                 },
             }
             match self.pass().await {
