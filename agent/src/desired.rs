@@ -2,8 +2,6 @@
 //! same deckies back: decky name → the INI fleet text that defined it.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -33,18 +31,7 @@ impl DesiredFleet {
     }
 
     fn write(&self, map: &BTreeMap<String, String>) -> anyhow::Result<()> {
-        let tmp = self.path.with_extension("json.tmp");
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        file.write_all(&serde_json::to_vec_pretty(map)?)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &self.path)
-            .with_context(|| format!("cannot write {}", self.path.display()))
+        crate::state::write_private(&self.path, &serde_json::to_vec_pretty(map)?)
     }
 
     /// Records that `names` were deployed from `ini`.

@@ -103,21 +103,28 @@ impl StateDir {
 
     /// Writes `agent.toml` (0600, replaced atomically).
     pub fn save(&self, file: &AgentFile) -> anyhow::Result<()> {
-        let path = self.root.join(AGENT_FILE);
-        let tmp = self.root.join(format!("{AGENT_FILE}.tmp"));
         let text = toml::to_string_pretty(file)?;
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        out.write_all(text.as_bytes())?;
-        out.sync_all()?;
-        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(())
+        write_private(&self.root.join(AGENT_FILE), text.as_bytes())
     }
+}
+
+/// Replaces `path` with `bytes` (mode 0600) so that a crash leaves the old or the new
+/// content, never a torn file: a synced temporary file renamed over it.
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]

@@ -179,8 +179,7 @@ pub async fn build(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(&path, serde_json::to_vec_pretty(&built)?)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    crate::state::write_private(&path, &serde_json::to_vec_pretty(&built)?)?;
     progress(&format!("built {} = {}", built.tag, built.id));
     Ok(built)
 }

@@ -2,8 +2,6 @@
 //! agent restarts; the reconciler converges the engine on it.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -39,18 +37,7 @@ impl DesiredStore {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let tmp = self.path.with_extension("json.tmp");
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        file.write_all(&serde_json::to_vec_pretty(map)?)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &self.path)
-            .with_context(|| format!("cannot write {}", self.path.display()))
+        crate::state::write_private(&self.path, &serde_json::to_vec_pretty(map)?)
     }
 
     /// Adds or replaces `deckies`.
