@@ -17,8 +17,8 @@ use crate::cli::{DeployArgs, EngineArgs, ImageBuildArgs, TeardownArgs};
 use crate::docker::collect::Collector;
 use crate::docker::driver::{self, DockerDriver};
 use crate::docker::engine;
+use crate::docker::fleet::ContainerFleet;
 use crate::docker::image::{self, BuildOptions};
-use crate::docker::network;
 use crate::docker::plan::{DesiredDecky, HostContext};
 use crate::docker::reconcile::Reconciler;
 use crate::docker::store::DesiredStore;
@@ -114,16 +114,6 @@ pub async fn deploy(plan: &FleetPlan, source: &str, args: &DeployArgs) -> anyhow
         .map(|d| DesiredDecky::from_planned(d, &plan.network, &setup.host))
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| source.to_owned())?;
-    if let Some(parent) = &plan.network.interface {
-        let shim = network::shim_addr(&plan.network.subnet.to_string())?;
-        if let Some(d) = plan.deckies.iter().find(|d| d.ip == shim) {
-            bail!(
-                "{source}: decky {}: {} is the host shim's address on {parent}; pick another ip",
-                d.name,
-                d.ip
-            );
-        }
-    }
     let driver = setup.driver().await?;
     let store = setup.store();
     store.upsert(&deckies)?;
@@ -217,45 +207,27 @@ async fn wait_ready(deckies: &[DesiredDecky]) -> anyhow::Result<()> {
 /// `teardown --decky NAME | --all`.
 pub async fn teardown(args: TeardownArgs) -> anyhow::Result<()> {
     let setup = DockerSetup::open(&args.engine).await?;
-    let store = setup.store();
-    let desired = store.read()?;
-    let names: Vec<String> = if args.all {
-        let mut all: Vec<String> = desired.keys().cloned().collect();
-        let driver = DockerDriver::new(setup.docker.clone(), bare_context(&setup));
-        for c in driver.actual().await? {
-            if !all.contains(&c.decky) {
-                all.push(c.decky);
-            }
-        }
-        all
+    let fleet = ContainerFleet::new(
+        DockerDriver::new(setup.docker.clone(), bare_context(&setup)),
+        setup.store(),
+    );
+    let names = if args.all {
+        fleet.names().await?
     } else {
-        for name in &args.decky {
-            if !desired.contains_key(name) {
-                bail!(
-                    "no decky {name} is deployed here (deployed: {})",
-                    desired.keys().cloned().collect::<Vec<_>>().join(", ")
-                );
-            }
+        let desired = fleet.desired_names()?;
+        if let Some(name) = args.decky.iter().find(|n| !desired.contains(n)) {
+            bail!(
+                "no decky {name} is deployed here (deployed: {})",
+                desired.join(", ")
+            );
         }
         args.decky.clone()
     };
-    let driver = DockerDriver::new(setup.docker.clone(), bare_context(&setup));
     for name in &names {
-        if let Some(d) = desired.get(name)
-            && let Ok(ip) = d.ip()
-        {
-            network::unroute(&d.network, ip);
-        }
-        driver.remove_decky(name).await?;
-        store.remove(name)?;
+        fleet.remove(name).await?;
         println!("removed {name}");
     }
-    let remaining = store.read()?;
-    let needed = remaining
-        .values()
-        .map(|d| d.network.network_name())
-        .collect();
-    for n in driver.reap_networks(&needed).await? {
+    for n in fleet.reap_networks().await? {
         println!("removed network {n}");
     }
     Ok(())

@@ -113,6 +113,8 @@ pub fn line_to_event(
 struct Checkpoints {
     path: PathBuf,
     map: Mutex<BTreeMap<String, String>>,
+    /// Changed since the last save.
+    dirty: std::sync::atomic::AtomicBool,
 }
 
 impl Checkpoints {
@@ -124,6 +126,7 @@ impl Checkpoints {
         Checkpoints {
             path,
             map: Mutex::new(map),
+            dirty: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -135,16 +138,27 @@ impl Checkpoints {
     }
 
     fn set(&self, id: &str, ts: OffsetDateTime) {
-        if let Ok(s) = ts.format(&Rfc3339) {
-            self.map.lock().insert(id.to_owned(), s);
+        if let Ok(s) = ts.format(&Rfc3339)
+            && self.map.lock().insert(id.to_owned(), s.clone()).as_ref() != Some(&s)
+        {
+            self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
     fn retain(&self, live: &HashSet<String>) {
-        self.map.lock().retain(|id, _| live.contains(id));
+        let mut map = self.map.lock();
+        let before = map.len();
+        map.retain(|id, _| live.contains(id));
+        if map.len() != before {
+            self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
+    /// Writes the checkpoints when they changed since the last call.
     fn save(&self) {
+        if !self.dirty.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         let bytes = match serde_json::to_vec(&*self.map.lock()) {
             Ok(b) => b,
             Err(_) => return,

@@ -143,10 +143,24 @@ impl DockerDriver {
         Ok(())
     }
 
+    /// Creates the decky networks of `deckies` that do not exist yet, one at a time, so
+    /// that concurrent [`DockerDriver::create`]s never race to make one.
+    pub async fn ensure_networks<'a>(
+        &self,
+        deckies: impl IntoIterator<Item = &'a DesiredDecky>,
+    ) -> Result<(), DriverError> {
+        let mut done = BTreeSet::new();
+        for d in deckies {
+            if done.insert(d.network.network_name()) {
+                network::ensure(&self.docker, &d.network, &self.ctx.host).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Creates and starts the decky's containers (removing stale ones of the same names)
-    /// and routes the host to it.
+    /// and routes the host to it. Its network must exist ([`DockerDriver::ensure_networks`]).
     pub async fn create(&self, d: &DesiredDecky) -> Result<(), DriverError> {
-        network::ensure(&self.docker, &d.network, &self.ctx.host).await?;
         self.prepare_dirs(d)?;
         self.remove_decky(&d.name).await?;
         let (name, body) = plan::decky_container(d, &self.ctx)?;

@@ -34,30 +34,62 @@ impl ContainerFleet {
             .map(|d| DesiredDecky::from_planned(d, &plan.network, host))
             .collect::<Result<Vec<_>, _>>()?;
         self.store.upsert(&deckies)?;
+        self.driver.ensure_networks(&deckies).await?;
         for d in &deckies {
             self.driver.create(d).await?;
         }
         Ok(deckies.into_iter().map(|d| d.name).collect())
     }
 
-    /// Removes decky `name`; false when it is not a container decky of this agent.
+    /// Removes decky `name` and its networks when no other decky needs them; false when
+    /// it is not a container decky of this agent.
     pub async fn teardown(&self, name: &str) -> anyhow::Result<bool> {
-        let desired = self.store.read()?;
-        let Some(d) = desired.get(name) else {
+        if !self.store.read()?.contains_key(name) {
             return Ok(false);
-        };
-        if let Ok(ip) = d.ip() {
+        }
+        self.remove(name).await?;
+        self.reap_networks().await?;
+        Ok(true)
+    }
+
+    /// Removes decky `name`'s containers and host route and forgets it (containers left
+    /// by a decky that is no longer desired are removed all the same).
+    pub async fn remove(&self, name: &str) -> anyhow::Result<()> {
+        if let Some(d) = self.store.read()?.get(name)
+            && let Ok(ip) = d.ip()
+        {
             network::unroute(&d.network, ip);
         }
         self.driver.remove_decky(name).await?;
         self.store.remove(name)?;
-        let remaining = self.store.read()?;
-        let needed = remaining
+        Ok(())
+    }
+
+    /// Removes this host's decky networks that no desired decky needs; returns their names.
+    pub async fn reap_networks(&self) -> anyhow::Result<Vec<String>> {
+        let needed = self
+            .store
+            .read()?
             .values()
             .map(|d| d.network.network_name())
             .collect();
-        self.driver.reap_networks(&needed).await?;
-        Ok(true)
+        Ok(self.driver.reap_networks(&needed).await?)
+    }
+
+    /// The desired deckies' names.
+    pub fn desired_names(&self) -> anyhow::Result<Vec<String>> {
+        Ok(self.store.read()?.into_keys().collect())
+    }
+
+    /// Every decky of this host: the desired ones and any that still has containers.
+    pub async fn names(&self) -> anyhow::Result<Vec<String>> {
+        let mut all = self.desired_names()?;
+        for c in self.driver.actual().await? {
+            if !all.contains(&c.decky) {
+                all.push(c.decky);
+            }
+        }
+        Ok(all)
     }
 
     /// One row per desired container decky: `running`, `stopped` or `missing`.
@@ -81,7 +113,7 @@ impl ContainerFleet {
                 };
                 let spec = d.spec().ok();
                 DeckyStatus {
-                    ip: d.ip().ok(),
+                    ip: spec.as_ref().and_then(|s| s.bind.first().copied()),
                     os: spec.as_ref().map(|s| s.os.as_str().to_owned()),
                     persona: spec
                         .as_ref()

@@ -129,15 +129,6 @@ pub fn route_to(net: &NetSpec, decky_ip: IpAddr) -> Result<(), NetworkError> {
     };
     let shim = shim_name(parent);
     let src = shim_addr(&net.subnet)?;
-    if decky_ip == IpAddr::V4(src) {
-        return Err(NetworkError::Ip {
-            args: String::new(),
-            reason: format!(
-                "{decky_ip} is the host shim's address in {}; give the decky another address",
-                net.subnet
-            ),
-        });
-    }
     if ip(&["link", "show", "dev", &shim]).is_err() {
         let mode = if net.ipvlan { "ipvlan" } else { "macvlan" };
         let mut args = vec![
@@ -177,6 +168,21 @@ pub fn shim_addr(subnet: &str) -> Result<std::net::Ipv4Addr, NetworkError> {
     let size = 1u32.checked_shl(32 - u32::from(net.prefix())).unwrap_or(0);
     let last = u32::from(net.network()).wrapping_add(size.wrapping_sub(2));
     Ok(std::net::Ipv4Addr::from(last))
+}
+
+/// The deckies the shim on `parent` has a route to (empty when there is no shim).
+pub fn routed(parent: &str) -> std::collections::HashSet<IpAddr> {
+    ip(&["-o", "route", "show", "dev", &shim_name(parent)])
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .next()?
+                .trim_end_matches("/32")
+                .parse()
+                .ok()
+        })
+        .collect()
 }
 
 /// Removes the host route to `decky_ip` (missing routes are fine).

@@ -138,6 +138,25 @@ impl DesiredDecky {
             data_dir: PathBuf::from(DATA_DIR),
             ..spec
         };
+        if net.interface.is_some() {
+            let shim = super::network::shim_addr(&net.subnet.to_string()).map_err(|e| {
+                PlanError::Spec {
+                    decky: decky.name.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
+            if decky.ip == shim {
+                return Err(decky
+                    .locate(
+                        "ip",
+                        format!(
+                            "{} is the host shim's address in {}; pick another ip",
+                            decky.ip, net.subnet
+                        ),
+                    )
+                    .into());
+            }
+        }
         for c in &decky.custom {
             if let Some(exec) = &c.exec {
                 shell_words::split(exec).map_err(|e| PlanError::Spec {
@@ -257,7 +276,10 @@ pub fn decky_container(
     ctx: &HostContext,
 ) -> Result<(String, ContainerCreateBody), PlanError> {
     let spec = d.spec()?;
-    let ip = d.ip()?;
+    let ip = spec.bind.first().copied().ok_or_else(|| PlanError::Spec {
+        decky: d.name.clone(),
+        reason: "no address to bind".to_owned(),
+    })?;
     let seed = spec.seed.clone().unwrap_or_else(|| spec.name.clone());
     let (mac, _vendor) = catalog::mac_address(spec.os, &seed);
     let mac = catalog::format_mac(&mac);
@@ -466,6 +488,19 @@ mod tests {
             "64"
         );
         assert_eq!(d.network.driver(), "macvlan");
+    }
+
+    #[test]
+    fn the_shim_address_is_refused_with_its_line() {
+        let ini = INI.replace("10.99.0.11", "10.99.0.254");
+        let plan = fleet::from_ini(&ini).unwrap();
+        let err = DesiredDecky::from_planned(plan.decky("lin-01").unwrap(), &plan.network, "h")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("host shim's address") && err.contains("line"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -149,19 +149,8 @@ impl Reconciler {
                 _ => None,
             })
             .collect();
-        // Networks first, one at a time, so that concurrent creates never race to make one.
-        let mut ensured = BTreeSet::new();
-        for d in &creating {
-            if ensured.insert(d.network.network_name())
-                && let Err(e) = network::ensure(
-                    self.driver.docker(),
-                    &d.network,
-                    &self.driver.context().host,
-                )
-                .await
-            {
-                report.failed.push((d.name.clone(), e.to_string()));
-            }
+        if let Err(e) = self.driver.ensure_networks(&creating).await {
+            tracing::error!(error = %e, "cannot create a decky network");
         }
         let mut created = futures::stream::iter(creating)
             .map(|d| {
@@ -220,12 +209,17 @@ impl Reconciler {
                 self.backoff.reset(name);
             }
         }
+        // Routes vanish when the shim is re-created or the host rebooted: restore the
+        // missing ones (one `ip route show` per parent, not three commands per decky).
+        let mut routed = HashMap::new();
         for (name, d) in &desired {
-            if report.created.contains(name) {
+            let (Some(parent), Ok(ip)) = (&d.network.parent, d.ip()) else {
                 continue;
-            }
-            // Routes vanish when the shim is re-created or the host rebooted.
-            if let Ok(ip) = d.ip()
+            };
+            let present = routed
+                .entry(parent.clone())
+                .or_insert_with(|| network::routed(parent));
+            if !present.contains(&ip)
                 && let Err(e) = network::route_to(&d.network, ip)
             {
                 tracing::debug!(decky = %name, error = %e, "no host route to the decky");
